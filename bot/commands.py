@@ -1,0 +1,41 @@
+"""The neutral request every adapter builds, and the neutral reply the core returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.ports import AttachmentRef, StatusView, ThreadRef
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """One thing a user asked, translated out of the platform's payload."""
+
+    platform: str
+    workspace_id: str
+    channel_id: str
+    user_id: str
+    command: str  # video, quota, history, status, help, regenerate
+    user_name: str = ""
+    prompt: str | None = None
+    duration: int | str | None = None
+    resolution: str | None = None
+    prompt_optimizer: bool | None = None
+    fast_pretreatment: bool | None = None
+    attachments: tuple[AttachmentRef, ...] = ()
+    thread: ThreadRef | None = None
+    job_id: str | None = None  # for status and regenerate
+    upload_limit: int | None = None  # bytes the platform accepts per file here
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the core answers at once; later output goes through the ChatPort."""
+
+    text: str
+    ok: bool = True
+    ephemeral: bool = False
+    job_id: str | None = None
+    view: StatusView | None = None
+    lines: tuple[str, ...] = field(default=())

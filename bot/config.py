@@ -1,0 +1,77 @@
+"""Every knob, read from environment variables (and an optional `.env`), built once in main()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """The bot's configuration; every field is documented in `.env.example`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    hailuo_provider: Literal["local", "minimax", "cloudflare"] = "local"
+    minimax_api_key: SecretStr | None = None
+    minimax_base_url: str = "https://api.minimax.io"
+    minimax_model: str = "MiniMax-Hailuo-2.3"
+    cloudflare_account_id: str | None = None
+    cloudflare_api_token: SecretStr | None = None
+    cloudflare_base_url: str = "https://api.cloudflare.com/client/v4"
+
+    database_url: str = "sqlite:///hailuo-bot.db"
+    media_dir: Path = Path("./videos")
+
+    discord_token: SecretStr | None = None
+    discord_guild_ids: str = ""
+    discord_api_base_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg/"
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_port: int = 3000
+    slack_api_url: str = "https://slack.com/api/"
+
+    quota_user_daily_credits: int = Field(10, ge=0)
+    quota_workspace_daily_credits: int = Field(100, ge=0)
+    credits_768p_6s: int = Field(1, ge=0)
+    credits_768p_10s: int = Field(2, ge=0)
+    credits_1080p_6s: int = Field(2, ge=0)
+
+    job_timeout_minutes: float = Field(60.0, gt=0)
+    poll_first_seconds: float = Field(5.0, gt=0)
+    poll_max_seconds: float = Field(30.0, gt=0)
+    provider_max_in_flight: int = Field(5, ge=1)
+    delivery_attempts: int = Field(5, ge=1)
+
+    local_delay_seconds: float = Field(8.0, ge=0)
+    local_fps: int = Field(24, ge=1, le=60)
+
+    log_level: str = "INFO"
+
+    @property
+    def database_path(self) -> str:
+        """The SQLite file named by DATABASE_URL (or `:memory:`)."""
+        url = self.database_url
+        for prefix in ("sqlite:///", "sqlite://"):
+            if url.startswith(prefix):
+                return url[len(prefix):] or ":memory:"
+        raise ValueError(f"DATABASE_URL must start with sqlite:///, got {url.split(':', 1)[0]}:...")
+
+    @property
+    def credit_costs(self) -> dict[tuple[str, int], int]:
+        """Credits per (resolution, duration)."""
+        return {
+            ("768P", 6): self.credits_768p_6s,
+            ("768P", 10): self.credits_768p_10s,
+            ("1080P", 6): self.credits_1080p_6s,
+        }
+
+    @property
+    def guild_ids(self) -> list[int]:
+        """DISCORD_GUILD_IDS as integers."""
+        return [int(part) for part in self.discord_guild_ids.replace(" ", "").split(",") if part]

@@ -1,0 +1,75 @@
+"""Every sentence the bot says to a user, in one place."""
+
+PROMPT_TOO_LONG = "Your prompt is {got} characters long; the limit is {limit}. Please shorten it."
+PROMPT_CONTROL_CHARS = "Your prompt contains control characters. Please use plain text."
+PROMPT_REQUIRED = "Please describe the video you want (a prompt), or attach an image to animate."
+BAD_DURATION = "Duration must be 6 or 10 seconds (you asked for {got})."
+BAD_RESOLUTION = "Resolution must be 768P or 1080P (you asked for {got})."
+HD_ONLY_SHORT = "1080P videos can only be 6 seconds long. Choose 768P for a 10-second video."
+
+IMAGE_NOT_IMAGE = "That attachment is not an image I can read. Please attach a PNG, JPEG or WebP picture."
+IMAGE_WRONG_FORMAT = "That image is a {fmt}. Please attach a PNG, JPEG or WebP picture."
+IMAGE_TOO_LARGE = "That image is {mb:.1f} MB; images must be smaller than 20 MB."
+IMAGE_TOO_SMALL = "That image is {w}x{h} pixels; its shorter side must be more than 300 pixels."
+IMAGE_BAD_ASPECT = (
+    "That image is {w}x{h} pixels, too narrow or too wide; "
+    "the width-to-height ratio must be between 2:5 and 5:2."
+)
+IMAGE_FETCH_FAILED = "I could not download your image. Please try attaching it again."
+IMAGE_TOO_MANY = "Please attach just one image; it becomes the video's first frame."
+
+QUOTA_USER_EXCEEDED = (
+    "This video costs {cost} credit(s) and you have {left} left today (daily limit {limit}). "
+    "Your credits reset at 00:00 UTC, in {reset}."
+)
+QUOTA_WORKSPACE_EXCEEDED = (
+    "This video costs {cost} credit(s) and this workspace has {left} left today (daily limit {limit}). "
+    "The workspace pool resets at 00:00 UTC, in {reset}."
+)
+
+ACCEPTED = "Got it! Your video is queued ({cost} credit(s); {left} left today). I'll post it here when it's ready."
+STATUS_LABELS = {
+    "queued": "Waiting for a slot",
+    "submitting": "Sending to the model",
+    "submitted": "Sent to the model",
+    "preparing": "Preparing",
+    "queueing": "Queueing",
+    "processing": "Processing",
+    "succeeded": "Done, fetching the video",
+    "delivering": "Uploading",
+    "delivered": "Delivered",
+    "failed": "Failed",
+    "expired": "Timed out",
+}
+
+JOB_FAILED_REFUNDED = "Sorry, your video could not be made: {reason} Your {cost} credit(s) were refunded."
+JOB_EXPIRED_REFUNDED = (
+    "Sorry, your video took longer than {minutes:g} minutes and was cancelled. "
+    "Your {cost} credit(s) were refunded."
+)
+PROVIDER_UNAVAILABLE = "The video service is unavailable right now; the operator has been told."
+PROVIDER_REJECTED_INPUT = "The video service refused this prompt or image (content policy)."
+PROVIDER_REJECTED_OUTPUT = "The video service withheld the finished video (content policy)."
+PROVIDER_BAD_INPUT = "The video service refused these settings."
+PROVIDER_GAVE_UP = "The video service kept failing."
+DELIVERY_FAILED = "I could not post the video here."
+SUBMISSION_INTERRUPTED = "The request to the video service was interrupted twice."
+
+VIDEO_CAPTION = "<@{user}> here is your video: \u201c{prompt}\u201d ({duration} s, {resolution}{extras})."
+VIDEO_CAPTION_PLAIN = "Here is your video: \u201c{prompt}\u201d ({duration} s, {resolution}{extras})."
+
+QUOTA_VIEW = (
+    "Today you have used {used} of {limit} credit(s), {held} held by videos in progress, {left} left. "
+    "The workspace has {ws_left} of {ws_limit} left. Credits reset at 00:00 UTC, in {reset}."
+)
+HISTORY_EMPTY = "You have no videos yet. Try /video with a prompt."
+HISTORY_LINE = "{when} {job} {status}: {prompt} ({duration} s, {resolution})"
+JOB_NOT_FOUND = "I don't know a job called {job}."
+STATUS_LINE = "{job} {status} after {elapsed}: {prompt}"
+UNKNOWN_COMMAND = "I don't know that command. {help}"
+HELP = (
+    "Make a video: /video <prompt> [--duration 6|10] [--resolution 768P|1080P] "
+    "[--no-optimizer] [--fast] [--image PATH]. Also: /quota, /status [job], /history, /help. "
+    "Costs: 768P 6 s = {c1}, 768P 10 s = {c2}, 1080P 6 s = {c3} credit(s)."
+)
+RUN_POLLER_ONLY = "No chat adapter is configured (no DISCORD_TOKEN or SLACK_BOT_TOKEN); running the poller alone."

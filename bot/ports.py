@@ -1,0 +1,97 @@
+"""The few things the core asks of a chat platform, on neutral references."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ThreadRef:
+    """Where a job's conversation lives: a channel and, once opened, a thread in it."""
+
+    platform: str
+    workspace_id: str
+    channel_id: str
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message the bot posted, so it can be edited or found again."""
+
+    channel_id: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class AttachmentRef:
+    """An image a user attached, as the platform's own payload described it."""
+
+    url: str
+    filename: str = ""
+    content_type: str = ""
+    size: int | None = None
+    file_id: str = ""
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What a status message shows about a job; adapters render it (embed, Block Kit, text)."""
+
+    job_id: str
+    user_id: str
+    prompt: str
+    duration: int
+    resolution: str
+    prompt_optimizer: bool
+    fast_pretreatment: bool
+    has_image: bool
+    status: str
+    status_label: str
+    elapsed_seconds: float
+    cost: int
+    credits_left: int | None = None
+    queue_position: int | None = None
+    error: str | None = None
+    terminal: bool = False
+
+
+@dataclass(frozen=True)
+class VideoPost:
+    """A finished video to post into the job's thread."""
+
+    job_id: str
+    user_id: str
+    path: str
+    size: int
+    filename: str
+    caption: str
+    upload_limit: int | None = None
+
+
+class ChatPort(Protocol):
+    """What the core needs from a platform; every adapter implements it."""
+
+    platform: str
+
+    async def edit_status(self, ref: MessageRef, view: StatusView) -> None:
+        """Bring a job's status message up to date."""
+
+    async def post_video(self, to: ThreadRef, video: VideoPost) -> MessageRef:
+        """Post the finished video (or a link when it cannot fit) into the thread.
+
+        Args:
+            to: the job's thread (or its channel when no thread could be opened).
+            video: the file on disk, its size, and the caption naming the requester.
+        """
+
+    async def find_video(self, to: ThreadRef, job_id: str) -> MessageRef | None:
+        """Return the video message already posted for this job, if the platform can tell."""
+
+    async def notify(self, to: ThreadRef, user_id: str, text: str) -> None:
+        """Tell the requester something in the job's thread (failures, expiries)."""
+
+    def fetch_attachment(self, att: AttachmentRef, max_bytes: int) -> AsyncIterator[bytes]:
+        """Stream an attachment from the platform, refusing more than `max_bytes`."""

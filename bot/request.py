@@ -1,0 +1,126 @@
+"""The Hailuo 2.3 input contract: the one place its rules live, with each video's cost."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot import messages
+
+MAX_PROMPT_CHARS = 2000
+DURATIONS = (6, 10)
+RESOLUTIONS = ("768P", "1080P")
+DEFAULT_COSTS: dict[tuple[str, int], int] = {("768P", 6): 1, ("768P", 10): 2, ("1080P", 6): 2}
+
+
+class InvalidRequest(ValueError):
+    """A user-caused problem with a request; its message is shown to the user as is."""
+
+
+@dataclass(frozen=True)
+class FirstFrame:
+    """A checked first-frame image kept on disk (its bytes are never stored in the database)."""
+
+    path: str
+    mime: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """A validated request for one Hailuo 2.3 video."""
+
+    prompt: str = ""
+    duration: int = 6
+    resolution: str = "768P"
+    prompt_optimizer: bool = True
+    fast_pretreatment: bool = False
+    first_frame: FirstFrame | None = field(default=None)
+
+    @classmethod
+    def build(
+        cls,
+        prompt: str | None = None,
+        *,
+        duration: int | str | None = None,
+        resolution: str | None = None,
+        prompt_optimizer: bool | None = None,
+        fast_pretreatment: bool | None = None,
+        has_image: bool = False,
+        first_frame: FirstFrame | None = None,
+    ) -> VideoRequest:
+        """Check raw user input against the contract and return the request, or raise InvalidRequest."""
+        text = (prompt or "").strip()
+        has_image = has_image or first_frame is not None
+        if len(text) > MAX_PROMPT_CHARS:
+            raise InvalidRequest(messages.PROMPT_TOO_LONG.format(limit=MAX_PROMPT_CHARS, got=len(text)))
+        if any(_is_control(ch) for ch in text):
+            raise InvalidRequest(messages.PROMPT_CONTROL_CHARS)
+        if not text and not has_image:
+            raise InvalidRequest(messages.PROMPT_REQUIRED)
+        seconds = _parse_duration(duration)
+        res = _parse_resolution(resolution)
+        if res == "1080P" and seconds != 6:
+            raise InvalidRequest(messages.HD_ONLY_SHORT)
+        return cls(
+            prompt=text,
+            duration=seconds,
+            resolution=res,
+            prompt_optimizer=True if prompt_optimizer is None else bool(prompt_optimizer),
+            fast_pretreatment=False if fast_pretreatment is None else bool(fast_pretreatment),
+            first_frame=first_frame,
+        )
+
+    def with_first_frame(self, frame: FirstFrame) -> VideoRequest:
+        """Return a copy carrying the checked first frame."""
+        return VideoRequest(
+            self.prompt, self.duration, self.resolution, self.prompt_optimizer, self.fast_pretreatment, frame
+        )
+
+    def cost(self, costs: dict[tuple[str, int], int] | None = None) -> int:
+        """Credits this video costs under the given (or default) price table."""
+        return (costs or DEFAULT_COSTS)[(self.resolution, self.duration)]
+
+    @property
+    def mode(self) -> str:
+        """`i2v` with a first frame, else `t2v`."""
+        return "i2v" if self.first_frame else "t2v"
+
+    def to_json(self) -> str:
+        """Serialise for storage."""
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> VideoRequest:
+        """Rebuild from `to_json` output."""
+        data: dict[str, Any] = json.loads(text)
+        frame = data.pop("first_frame", None)
+        return cls(**data, first_frame=FirstFrame(**frame) if frame else None)
+
+
+def _is_control(ch: str) -> bool:
+    # Newlines and tabs are ordinary in prompts; other control characters are not.
+    return (ord(ch) < 32 and ch not in "\n\t") or 0x7F <= ord(ch) < 0xA0
+
+
+def _parse_duration(value: int | str | None) -> int:
+    if value is None or value == "":
+        return 6
+    try:
+        seconds = int(str(value).strip().rstrip("sS"))
+    except ValueError:
+        raise InvalidRequest(messages.BAD_DURATION.format(got=value)) from None
+    if seconds not in DURATIONS:
+        raise InvalidRequest(messages.BAD_DURATION.format(got=value))
+    return seconds
+
+
+def _parse_resolution(value: str | None) -> str:
+    if value is None or value == "":
+        return "768P"
+    res = str(value).strip().upper()
+    if res not in RESOLUTIONS:
+        raise InvalidRequest(messages.BAD_RESOLUTION.format(got=value))
+    return res
