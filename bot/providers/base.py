@@ -66,3 +66,13 @@ class Provider(Protocol):
 
     async def aclose(self) -> None:
         """Release connections and background work."""
+
+
+class TaskLost(ProviderError):
+    """The provider no longer knows the task (e.g. a blocking call cut off by a restart).
+
+    The poller resubmits such a job once, then fails and refunds it.
+    """
+
+    def __init__(self, message: str = "the provider lost this task") -> None:
+        super().__init__(Fault.RETRY, message)
