@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     local_fps: int = Field(24, ge=1, le=60)
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     @property
     def database_path(self) -> str:

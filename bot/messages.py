@@ -51,12 +51,13 @@ PROVIDER_UNAVAILABLE = "The video service is unavailable right now; the operator
 PROVIDER_REJECTED_INPUT = "The video service refused this prompt or image (content policy)."
 PROVIDER_REJECTED_OUTPUT = "The video service withheld the finished video (content policy)."
 PROVIDER_BAD_INPUT = "The video service refused these settings."
+PROVIDER_FAILED = "The video service could not make this video."
+EXPIRED_SHORT = "Took too long and was cancelled."
 PROVIDER_GAVE_UP = "The video service kept failing."
 DELIVERY_FAILED = "I could not post the video here."
 SUBMISSION_INTERRUPTED = "The request to the video service was interrupted twice."
 
-VIDEO_CAPTION = "<@{user}> here is your video: \u201c{prompt}\u201d ({duration} s, {resolution}{extras})."
-VIDEO_CAPTION_PLAIN = "Here is your video: \u201c{prompt}\u201d ({duration} s, {resolution}{extras})."
+VIDEO_CAPTION = "here is your video: \u201c{prompt}\u201d ({duration} s, {resolution}{extras})."
 
 QUOTA_VIEW = (
     "Today you have used {used} of {limit} credit(s), {held} held by videos in progress, {left} left. "
@@ -64,8 +65,15 @@ QUOTA_VIEW = (
 )
 HISTORY_EMPTY = "You have no videos yet. Try /video with a prompt."
 HISTORY_LINE = "{when} {job} {status}: {prompt} ({duration} s, {resolution})"
+NO_ACTIVE_JOBS = "You have no videos in progress. /history lists your recent ones."
+REGENERATE_NOT_YOURS = "Only the person who asked for this video (or an admin) can regenerate it."
+REGENERATE_IMAGE_GONE = "The image this video started from has been cleaned up, so it cannot be regenerated."
 JOB_NOT_FOUND = "I don't know a job called {job}."
 STATUS_LINE = "{job} {status} after {elapsed}: {prompt}"
+OPTION_NEEDS_VALUE = "The option {option} needs a value, for example {option} 10."
+UNKNOWN_OPTION = (
+    "I don't know the option {option}. Options: --duration 6|10, --resolution 768P|1080P, --no-optimizer, --fast."
+)
 UNKNOWN_COMMAND = "I don't know that command. {help}"
 HELP = (
     "Make a video: /video <prompt> [--duration 6|10] [--resolution 768P|1080P] "

@@ -95,3 +95,11 @@ class ChatPort(Protocol):
 
     def fetch_attachment(self, att: AttachmentRef, max_bytes: int) -> AsyncIterator[bytes]:
         """Stream an attachment from the platform, refusing more than `max_bytes`."""
+
+
+class DeliveryFailed(Exception):
+    """A post the platform refused; `permanent` means retrying the same post cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

@@ -1,0 +1,60 @@
+"""Pure translation between terminal lines and the core's neutral values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.commands import CommandRequest, Reply
+from bot.parsing import parse_video_args
+from bot.ports import AttachmentRef, StatusView
+from bot.quota import human_duration
+
+PLATFORM = "console"
+WORKSPACE = "local"
+_ALIASES = {"video": "video", "quota": "quota", "status": "status", "history": "history", "help": "help"}
+
+
+def to_request(line: str, *, user_id: str, channel_id: str = "terminal") -> CommandRequest | None:
+    """Turn one typed line into a request; None for a blank line."""
+    line = line.strip()
+    if not line:
+        return None
+    head, _, rest = line.partition(" ")
+    command = _ALIASES.get(head.lstrip("/").lower(), "unknown") if head.startswith("/") else "unknown"
+    base = {"platform": PLATFORM, "workspace_id": WORKSPACE, "channel_id": channel_id, "user_id": user_id,
+            "user_name": user_id}
+    if command == "video":
+        args = parse_video_args(rest)
+        attachments = ()
+        if args.image:
+            # The console user is on this machine; a local path is theirs to name.
+            path = Path(args.image).expanduser()
+            attachments = (AttachmentRef(url=str(path), filename=path.name),)
+        return CommandRequest(
+            command="video",
+            prompt=args.prompt,
+            duration=args.duration,
+            resolution=args.resolution,
+            prompt_optimizer=args.prompt_optimizer,
+            fast_pretreatment=args.fast_pretreatment,
+            attachments=attachments,
+            **base,
+        )
+    if command == "status":
+        return CommandRequest(command="status", job_id=rest.strip() or None, **base)
+    return CommandRequest(command=command, **base)
+
+
+def render_reply(reply: Reply) -> str:
+    """A reply as terminal text."""
+    return reply.text if reply.ok else f"error: {reply.text}"
+
+
+def render_status(view: StatusView) -> str:
+    """One progress line: job, status, elapsed time, and the place in the queue when waiting."""
+    parts = [f"[{view.job_id}] {view.status_label}", human_duration(view.elapsed_seconds)]
+    if view.queue_position:
+        parts.append(f"#{view.queue_position} in line")
+    if view.error:
+        parts.append(view.error)
+    return " · ".join(parts)

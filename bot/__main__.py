@@ -1,0 +1,50 @@
+"""`hailuo-bot` / `python -m bot`: generate, console, run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot import cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="hailuo-bot", description="Make short videos with MiniMax Hailuo 2.3.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="make one video; the MP4 path goes to stdout")
+    gen.add_argument("prompt", nargs="?", default="", help="what the video should show (up to 2000 characters)")
+    gen.add_argument("--image", help="a PNG, JPEG or WebP file to use as the first frame")
+    gen.add_argument("--duration", default=None, help="6 or 10 seconds (default 6)")
+    gen.add_argument("--resolution", default=None, help="768P or 1080P (default 768P; 1080P only with 6 s)")
+    gen.add_argument("--no-prompt-optimizer", action="store_true", help="send the prompt exactly as written")
+    gen.add_argument("--fast-pretreatment", action="store_true", help="shorten the prompt optimisation step")
+    gen.add_argument("--out", help="copy the finished MP4 here")
+
+    sub.add_parser("console", help="chat with the bot in the terminal (/video, /quota, /status, /history, /help)")
+    sub.add_parser("run", help="run the configured Discord/Slack adapters and the poller")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = cli.load_settings()
+    except ValueError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    quiet = args.command in ("generate", "console") and not args.verbose
+    cli.setup_logging(settings, quiet=quiet)
+    runner = {"generate": cli.generate, "console": cli.console, "run": cli.run}[args.command]
+    try:
+        return asyncio.run(runner(settings, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

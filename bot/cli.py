@@ -1,0 +1,159 @@
+"""The command-line jobs: one video (`generate`), a terminal chat (`console`), the bot (`run`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from adapters.console.port import ConsolePort
+from adapters.console.translate import PLATFORM, WORKSPACE, render_reply, render_status, to_request
+from bot import messages
+from bot.commands import CommandRequest
+from bot.config import Settings
+from bot.jobs import Job, JobStatus
+from bot.logs import setup_logging
+from bot.ports import AttachmentRef, MessageRef
+from bot.runtime import Runtime, open_runtime
+from bot.views import status_view
+
+log = logging.getLogger(__name__)
+
+__all__ = ["console", "generate", "load_settings", "run", "setup_logging"]
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment, turning validation errors into plain words."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise ValueError(problems) from None
+
+
+def local_user() -> str:
+    """The OS user name: `generate` and `console` act as this user in the workspace `local`."""
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "local"
+
+
+async def wait_until_done(rt: Runtime, job_ids: list[str], on_tick=None, every: float = 0.25) -> list[Job]:
+    """Wait until every job is delivered, failed or expired."""
+    while True:
+        jobs = [await rt.store.get_job(j) for j in job_ids]
+        done = [j for j in jobs if j is not None]
+        if on_tick is not None:
+            on_tick(done)
+        if all(j.status.terminal for j in done):
+            return done
+        await asyncio.sleep(every)
+
+
+async def generate(settings: Settings, args: argparse.Namespace) -> int:
+    """Make one video through the core; exit 0 done, 2 invalid input, 1 provider failure."""
+    out = Path(args.out) if args.out else None
+    port = ConsolePort(sys.stderr, copy_to=(lambda _job: out), show_status=False)
+    req = CommandRequest(
+        platform=PLATFORM, workspace_id=WORKSPACE, channel_id="generate", user_id=local_user(),
+        user_name=local_user(), command="video", prompt=args.prompt, duration=args.duration,
+        resolution=args.resolution, prompt_optimizer=False if args.no_prompt_optimizer else None,
+        fast_pretreatment=True if args.fast_pretreatment else None,
+        attachments=(AttachmentRef(url=args.image, filename=Path(args.image).name),) if args.image else (),
+    )
+    async with open_runtime(settings, {PLATFORM: port}) as rt:
+        reply = await rt.core.handle(req)
+        if not reply.ok or reply.job_id is None:
+            print(reply.text, file=sys.stderr)
+            return 2
+        await rt.core.bind(reply.job_id, status_message=MessageRef("generate", reply.job_id))
+        progress = _Progress(sys.stderr, rt)
+        (job,) = await wait_until_done(rt, [reply.job_id], on_tick=progress.update)
+        progress.finish()
+        if job.status is JobStatus.DELIVERED:
+            print(port.delivered.get(job.id, job.video_path))
+            return 0
+        print(job.error or messages.PROVIDER_FAILED, file=sys.stderr)
+        return 1
+
+
+class _Progress:
+    """A progress line on stderr: rewritten in place on a terminal, one line per change otherwise."""
+
+    def __init__(self, stream, rt: Runtime) -> None:
+        self.stream = stream
+        self.rt = rt
+        self.tty = stream.isatty()
+        self.last: tuple[str, int] | None = None
+
+    def update(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            line = render_status(status_view(job, self.rt.poller.clock()))
+            key = (job.status.value, int(time.monotonic() // 30))
+            if self.tty:
+                print(f"\r\033[K{line}", end="", file=self.stream, flush=True)
+            elif key != self.last:
+                print(line, file=self.stream, flush=True)
+            self.last = key
+
+    def finish(self) -> None:
+        if self.tty:
+            print(file=self.stream, flush=True)
+
+
+async def console(settings: Settings, args: argparse.Namespace) -> int:
+    """A chat in the terminal; at end of input wait for this session's jobs, then exit."""
+    port = ConsolePort(sys.stdout)
+    user = local_user()
+    interactive = sys.stdin.isatty()
+    mine: list[str] = []
+    async with open_runtime(settings, {PLATFORM: port}) as rt:
+        print(rt.core.help_text())
+        while True:
+            if interactive:
+                print("> ", end="", flush=True)
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                break
+            req = to_request(line, user_id=user)
+            if req is None:
+                continue
+            reply = await rt.core.handle(req)
+            print(render_reply(reply), flush=True)
+            if reply.job_id:
+                mine.append(reply.job_id)
+                await rt.core.bind(reply.job_id, status_message=MessageRef("terminal", reply.job_id))
+        if mine:
+            print(f"Waiting for {len(mine)} video(s) to finish...", flush=True)
+            jobs = await wait_until_done(rt, mine)
+            delivered = sum(j.status is JobStatus.DELIVERED for j in jobs)
+            print(f"Done: {delivered} delivered, {len(jobs) - delivered} not.", flush=True)
+    return 0
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the configured adapters and the poller until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_runtime(settings) as rt:
+        started = await _start_adapters(settings, rt)
+        if not started:
+            log.warning(messages.RUN_POLLER_ONLY)
+        await stop.wait()
+        log.info("stopping")
+    return 0
+
+
+async def _start_adapters(settings: Settings, rt: Runtime) -> list[str]:
+    """Start each adapter whose token is set; return their names."""
+    return []

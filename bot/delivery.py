@@ -1,0 +1,120 @@
+"""Fetch a finished video to MEDIA_DIR, streaming, and post it exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot import messages
+from bot.jobs import Job, JobStatus
+from bot.ports import DeliveryFailed, MessageRef
+from bot.providers.base import Fault, ProviderError, TaskState, TaskStatus
+from bot.views import thread_of, video_post
+
+if TYPE_CHECKING:
+    from bot.poller import Poller
+
+log = logging.getLogger(__name__)
+
+S = JobStatus
+MAX_VIDEO_BYTES = 2 * 1024**3
+
+
+class Delivery:
+    """Download and post one finished job; the poller runs it for SUCCEEDED and DELIVERING jobs."""
+
+    def __init__(self, poller: Poller, media_dir: Path) -> None:
+        self.poller = poller
+        self.media_dir = media_dir
+
+    async def run(self, job: Job) -> None:
+        """Take a finished job to DELIVERED, or schedule a retry, or fail it after too many tries."""
+        port = self.poller.ports.get(job.platform)
+        if port is None:
+            return
+        store = self.poller.store
+        if job.status is S.DELIVERING:
+            # Found mid-post (a restart): the platform may already show the video.
+            ref = await _safely(port.find_video(thread_of(job), job.id))
+            if ref is not None:
+                await self._delivered(job, ref)
+                return
+            job = await store.transition(job, S.SUCCEEDED, detail="post not found; posting again")
+        try:
+            path, size = await self._ensure_file(job)
+        except ProviderError as exc:
+            await self._retry_or_fail(job, exc, permanent=exc.fault is not Fault.RETRY, reason=None)
+            return
+        if job.video_path != str(path):
+            job = await store.update(job, video_path=str(path), video_bytes=size)
+        job = await store.transition(job, S.DELIVERING)
+        await self.poller.show(job, force=True)
+        try:
+            ref = await port.post_video(thread_of(job), video_post(job, str(path), size))
+        except Exception as exc:
+            permanent = isinstance(exc, DeliveryFailed) and exc.permanent
+            log.warning("job %s: posting the video failed: %s", job.id, exc if permanent else type(exc).__name__)
+            await self._retry_or_fail(job, exc, permanent=permanent, reason=messages.DELIVERY_FAILED)
+            return
+        await self._delivered(job, ref)
+
+    async def _delivered(self, job: Job, ref: MessageRef) -> None:
+        job = await self.poller.store.transition(job, S.DELIVERED, delivered_ref=f"{ref.channel_id}/{ref.message_id}")
+        log.info("job %s delivered as %s/%s", job.id, ref.channel_id, ref.message_id)
+        await self.poller.show(job, force=True)
+
+    async def _retry_or_fail(self, job: Job, exc: Exception, *, permanent: bool, reason: str | None) -> None:
+        attempts = job.attempts + 1
+        if permanent or attempts >= self.poller.settings.delivery_attempts:
+            from bot.poller import _reason  # the same wording the poller uses for provider faults
+
+            text = reason or _reason(exc if isinstance(exc, ProviderError) else None)
+            await self.poller.fail(job, text, attempts=attempts)
+            return
+        delay = getattr(exc, "retry_after", None) or min(300.0, 5.0 * 2**job.attempts)
+        changes = {"attempts": attempts, "next_poll_at": self.poller.clock() + delay}
+        if job.status is S.DELIVERING:
+            await self.poller.store.transition(job, S.SUCCEEDED, detail=f"retry delivery: {type(exc).__name__}",
+                                               **changes)
+        else:
+            await self.poller.store.update(job, **changes)
+
+    async def _ensure_file(self, job: Job) -> tuple[Path, int]:
+        if job.video_path and Path(job.video_path).is_file():
+            return Path(job.video_path), Path(job.video_path).stat().st_size
+        final = self.media_dir / f"{job.id}.mp4"
+        if final.is_file():
+            return final, final.stat().st_size
+        await asyncio.to_thread(self.media_dir.mkdir, parents=True, exist_ok=True)
+        part = final.with_suffix(".mp4.part")
+        state = TaskState(job.task_id or "", TaskStatus.SUCCESS, video_url=job.video_url)
+        size = 0
+        handle = await asyncio.to_thread(open, part, "wb")
+        try:
+            async for chunk in self.poller.provider.download(state):
+                size += len(chunk)
+                if size > MAX_VIDEO_BYTES:
+                    raise ProviderError(Fault.OPERATOR, "the video is larger than the bot accepts")
+                await asyncio.to_thread(handle.write, chunk)
+            await asyncio.to_thread(handle.flush)
+            await asyncio.to_thread(os.fsync, handle.fileno())
+        except ProviderError:
+            raise
+        except Exception as exc:
+            raise ProviderError(Fault.RETRY, f"download interrupted: {type(exc).__name__}") from exc
+        finally:
+            await asyncio.to_thread(handle.close)
+        await asyncio.to_thread(os.replace, part, final)
+        log.info("job %s: video saved (%d bytes)", job.id, size)
+        return final, size
+
+
+async def _safely(awaitable: object) -> MessageRef | None:
+    try:
+        return await awaitable  # type: ignore[misc]
+    except Exception as exc:
+        log.warning("could not look for an earlier post: %s", type(exc).__name__)
+        return None

@@ -1,0 +1,69 @@
+"""Assemble the store, provider, poller and core, and take them down in reverse order."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.config import Settings
+from bot.core import Core
+from bot.poller import Poller
+from bot.ports import ChatPort
+from bot.providers.base import Provider
+from bot.providers.factory import make_provider
+from bot.tasks import TaskSupervisor
+from storage import Store
+
+
+@dataclass
+class Runtime:
+    """Everything a running bot holds; adapters register their ChatPort in `ports`."""
+
+    settings: Settings
+    store: Store
+    provider: Provider
+    supervisor: TaskSupervisor
+    poller: Poller
+    core: Core
+    ports: dict[str, ChatPort] = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    ports: dict[str, ChatPort] | None = None,
+    *,
+    provider: Provider | None = None,
+    clock: Callable[[], float] = time.time,
+    start_poller: bool = True,
+) -> AsyncIterator[Runtime]:
+    """Open storage (migrating it), build the provider, poller and core; close all on exit."""
+    ports = {} if ports is None else ports
+    media = Path(settings.media_dir)
+    await asyncio.to_thread(media.mkdir, parents=True, exist_ok=True)
+    db_path = settings.database_path
+    if db_path != ":memory:":
+        await asyncio.to_thread(Path(db_path).resolve().parent.mkdir, parents=True, exist_ok=True)
+    supervisor = TaskSupervisor()
+    store = await Store.open(db_path, clock=clock)
+    try:
+        if provider is None:
+            provider = make_provider(settings, supervisor=supervisor, state_dir=media / ".local-provider")
+        try:
+            poller = Poller(settings, store, provider, ports, supervisor, clock=clock,
+                            throttle=getattr(provider, "throttle", None))
+            core = Core(settings, store, provider_name=provider.name, ports=ports, wake=poller.wake, clock=clock)
+            runtime = Runtime(settings, store, provider, supervisor, poller, core, ports)
+            if start_poller:
+                poller.start()
+            yield runtime
+        finally:
+            # Background work first, while the provider's connections and the database are still open.
+            await supervisor.aclose()
+            await provider.aclose()
+    finally:
+        await store.close()

@@ -1,0 +1,72 @@
+"""Turn stored jobs into the neutral views adapters render."""
+
+from __future__ import annotations
+
+from bot import messages
+from bot.jobs import Job, JobStatus
+from bot.ports import StatusView, ThreadRef, VideoPost
+
+
+def status_view(job: Job, now: float, *, credits_left: int | None = None, position: int | None = None) -> StatusView:
+    """The status message's content for `job` at time `now`."""
+    req = job.request
+    end = job.updated_at if job.status.terminal else now
+    return StatusView(
+        job_id=job.id,
+        user_id=job.user_id,
+        prompt=req.prompt,
+        duration=req.duration,
+        resolution=req.resolution,
+        prompt_optimizer=req.prompt_optimizer,
+        fast_pretreatment=req.fast_pretreatment,
+        has_image=req.first_frame is not None,
+        status=job.status.value,
+        status_label=messages.STATUS_LABELS[job.status.value],
+        elapsed_seconds=max(0.0, end - job.created_at),
+        cost=job.cost,
+        credits_left=credits_left,
+        queue_position=position if job.status is JobStatus.QUEUED else None,
+        error=job.error,
+        terminal=job.status.terminal,
+    )
+
+
+def thread_of(job: Job) -> ThreadRef:
+    """Where the job's conversation lives."""
+    return ThreadRef(job.platform, job.workspace_id, job.channel_id, job.thread_id)
+
+
+def settings_text(job: Job) -> str:
+    """`6 s, 768P, from an image, fast`: the options worth repeating in a caption."""
+    req = job.request
+    extras = ""
+    if req.first_frame:
+        extras += ", from an image"
+    if not req.prompt_optimizer:
+        extras += ", no prompt optimizer"
+    if req.fast_pretreatment:
+        extras += ", fast pretreatment"
+    return extras
+
+
+def video_post(job: Job, path: str, size: int) -> VideoPost:
+    """The delivery of a finished job: file, caption mentioning the requester, upload limit."""
+    prompt = job.request.prompt or "(animated image)"
+    if len(prompt) > 300:
+        prompt = prompt[:297] + "..."
+    # Adapters add the mention in their own syntax.
+    caption = messages.VIDEO_CAPTION.format(
+        prompt=prompt,
+        duration=job.request.duration,
+        resolution=job.request.resolution,
+        extras=settings_text(job),
+    )
+    return VideoPost(
+        job_id=job.id,
+        user_id=job.user_id,
+        path=path,
+        size=size,
+        filename=f"hailuo-{job.id}.mp4",
+        caption=caption,
+        upload_limit=job.upload_limit,
+    )

@@ -1,0 +1,103 @@
+"""The SQLite store: migrations, guarded transitions, and the atomic quota reservation."""
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.jobs import IllegalTransition, Job, JobStatus
+from bot.request import VideoRequest
+from storage import Store
+
+DAY = "2027-01-15"
+
+
+def make_job(n: int, *, user: str = "u1", workspace: str = "w1", cost: int = 1) -> Job:
+    req = VideoRequest.build(f"prompt {n}")
+    return Job(id=f"job{n}", platform="fake", workspace_id=workspace, channel_id="c1", user_id=user,
+               request=req, cost=cost, provider="scripted", created_at=float(n), updated_at=float(n))
+
+
+async def test_migrations_from_empty_and_rerun(tmp_path: Path) -> None:
+    path = str(tmp_path / "m.db")
+    store = await Store.open(path)
+    assert await store.schema_version() == 1
+    await store.close()
+    store = await Store.open(path)  # applying again is a no-op
+    assert await store.migrate() == 1
+    await store.close()
+    with sqlite3.connect(path) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"jobs", "job_events", "quota_ledger", "quota_limits"} <= tables
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_transition_guarded_against_table_and_stale_state(tmp_path: Path) -> None:
+    store = await Store.open(str(tmp_path / "t.db"))
+    job = make_job(1)
+    assert (await store.create_job(job, day=DAY, user_limit=5, workspace_limit=5)).ok
+    with pytest.raises(IllegalTransition):
+        await store.transition(job, JobStatus.DELIVERED)  # not in the table
+    moved = await store.transition(job, JobStatus.SUBMITTING)
+    with pytest.raises(IllegalTransition):
+        await store.transition(job, JobStatus.FAILED)  # row is no longer 'queued'
+    assert (await store.get_job(job.id)).status is JobStatus.SUBMITTING
+    await store.transition(moved, JobStatus.SUBMITTED, task_id="T1")
+    assert [e[0] for e in await store.events(job.id)] == ["queued", "submitting", "submitted"]
+    await store.close()
+
+
+async def test_fifty_concurrent_requests_against_five_accept_five(tmp_path: Path) -> None:
+    store = await Store.open(str(tmp_path / "q.db"))
+    results = await asyncio.gather(
+        *(store.create_job(make_job(n), day=DAY, user_limit=5, workspace_limit=100) for n in range(50))
+    )
+    assert sum(r.ok for r in results) == 5
+    assert {r.refused_by for r in results if not r.ok} == {"user"}
+    assert len(await store.active_jobs()) == 5
+    await store.close()
+
+
+async def test_race_across_two_connections_and_the_workspace_limit(tmp_path: Path) -> None:
+    path = str(tmp_path / "q2.db")
+    a, b = await Store.open(path), await Store.open(path)
+    jobs = [make_job(n, user=f"user{n % 10}") for n in range(50)]
+    results = await asyncio.gather(
+        *((a if n % 2 else b).create_job(j, day=DAY, user_limit=3, workspace_limit=5) for n, j in enumerate(jobs))
+    )
+    assert sum(r.ok for r in results) == 5
+    usage = await a.usage("fake", "w1", "user0", day=DAY, user_limit=3, workspace_limit=5)
+    assert usage.workspace_used == 5 and usage.workspace_left == 0
+    await a.close()
+    await b.close()
+
+
+async def test_release_once_and_capture_once(tmp_path: Path) -> None:
+    store = await Store.open(str(tmp_path / "l.db"))
+    failed, done = make_job(1, cost=2), make_job(2, cost=1)
+    for job in (failed, done):
+        await store.create_job(job, day=DAY, user_limit=10, workspace_limit=10)
+    usage = await store.usage("fake", "w1", "u1", day=DAY, user_limit=10, workspace_limit=10)
+    assert (usage.user_used, usage.user_held) == (3, 3)
+    await store.transition(failed, JobStatus.FAILED)
+    j = await store.transition(done, JobStatus.SUBMITTING)
+    j = await store.transition(j, JobStatus.SUBMITTED, task_id="T")
+    j = await store.transition(j, JobStatus.SUCCEEDED)
+    j = await store.transition(j, JobStatus.DELIVERING)
+    await store.transition(j, JobStatus.DELIVERED, delivered_ref="c/m")
+    assert await store.ledger(failed.id) == [("reserve", 2, DAY), ("release", 2, DAY)]
+    assert await store.ledger(done.id) == [("reserve", 1, DAY), ("capture", 1, DAY)]
+    usage = await store.usage("fake", "w1", "u1", day=DAY, user_limit=10, workspace_limit=10)
+    assert (usage.user_used, usage.user_held, usage.user_left) == (1, 0, 9)
+    await store.close()
+
+
+async def test_limit_override_and_new_day(tmp_path: Path) -> None:
+    store = await Store.open(str(tmp_path / "o.db"))
+    await store.set_limit("fake", "w1", "u1", 1, set_by="admin")
+    assert (await store.create_job(make_job(1), day=DAY, user_limit=10, workspace_limit=10)).ok
+    refused = await store.create_job(make_job(2), day=DAY, user_limit=10, workspace_limit=10)
+    assert (refused.ok, refused.refused_by, refused.limit) == (False, "user", 1)
+    assert (await store.create_job(make_job(3), day="2027-01-16", user_limit=10, workspace_limit=10)).ok
+    await store.close()
