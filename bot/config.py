@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     job_timeout_minutes: float = Field(60.0, gt=0)
     poll_first_seconds: float = Field(5.0, gt=0)
     poll_max_seconds: float = Field(30.0, gt=0)
+    provider_submits_per_minute: int = Field(5, ge=1)
     provider_max_in_flight: int = Field(5, ge=1)
     delivery_attempts: int = Field(5, ge=1)
 
