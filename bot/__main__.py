@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from bot import cli
+from bot import admin_cli, cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("console", help="chat with the bot in the terminal (/video, /quota, /status, /history, /help)")
     sub.add_parser("run", help="run the configured Discord/Slack adapters and the poller")
+    admin_cli.add_parsers(sub)
     return parser
 
 
@@ -37,9 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    quiet = args.command in ("generate", "console") and not args.verbose
+    quiet = args.command != "run" and not args.verbose
     cli.setup_logging(settings, quiet=quiet)
-    runner = {"generate": cli.generate, "console": cli.console, "run": cli.run}[args.command]
+    runner = {"generate": cli.generate, "console": cli.console, "run": cli.run, "quota": admin_cli.quota,
+              "usage": admin_cli.usage}[args.command]
     try:
         return asyncio.run(runner(settings, args))
     except KeyboardInterrupt:

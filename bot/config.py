@@ -38,9 +38,17 @@ class Settings(BaseSettings):
 
     quota_user_daily_credits: int = Field(10, ge=0)
     quota_workspace_daily_credits: int = Field(100, ge=0)
+    quota_user_max_in_flight: int = Field(2, ge=1)
     credits_768p_6s: int = Field(1, ge=0)
     credits_768p_10s: int = Field(2, ge=0)
     credits_1080p_6s: int = Field(2, ge=0)
+
+    price_768p_6s_usd: float = Field(0.28, ge=0)
+    price_768p_10s_usd: float = Field(0.56, ge=0)
+    price_1080p_6s_usd: float = Field(0.49, ge=0)
+    budget_daily_usd: float | None = Field(None, ge=0)
+    blocked_terms: str = ""
+    slack_admin_user_ids: str = ""
 
     job_timeout_minutes: float = Field(60.0, gt=0)
     poll_first_seconds: float = Field(5.0, gt=0)
@@ -72,6 +80,20 @@ class Settings(BaseSettings):
             ("768P", 10): self.credits_768p_10s,
             ("1080P", 6): self.credits_1080p_6s,
         }
+
+    @property
+    def prices_usd(self) -> dict[tuple[str, int], float]:
+        """Estimated dollars per (resolution, duration), for spend reports and the budget."""
+        return {
+            ("768P", 6): self.price_768p_6s_usd,
+            ("768P", 10): self.price_768p_10s_usd,
+            ("1080P", 6): self.price_1080p_6s_usd,
+        }
+
+    @property
+    def blocked_term_list(self) -> list[str]:
+        """BLOCKED_TERMS as lower-case terms."""
+        return [t.strip().lower() for t in self.blocked_terms.split(",") if t.strip()]
 
     @property
     def guild_ids(self) -> list[int]:

@@ -15,11 +15,12 @@ from bot.config import Settings
 from bot.fairness import positions
 from bot.images import MAX_IMAGE_BYTES, check_first_frame
 from bot.jobs import Job
+from bot.policy import access_refusal, blocked_term
 from bot.ports import ChatPort, MessageRef
 from bot.quota import human_duration, seconds_until_reset, utc_day
 from bot.request import InvalidRequest, VideoRequest
 from bot.views import status_view
-from storage import QuotaUsage, Store
+from storage import QuotaUsage, Reservation, Store
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class Core:
     # -- commands -----------------------------------------------------------------------
 
     async def _video(self, req: CommandRequest) -> Reply:
+        if refusal := await access_refusal(self.store, req):
+            return Reply(refusal, ok=False, ephemeral=True)
         if len(req.attachments) > 1:
             raise InvalidRequest(messages.IMAGE_TOO_MANY)
         request = VideoRequest.build(
@@ -102,6 +105,8 @@ class Core:
             fast_pretreatment=req.fast_pretreatment,
             has_image=bool(req.attachments),
         )
+        if term := blocked_term(request.prompt, self.settings.blocked_term_list):
+            raise InvalidRequest(messages.BLOCKED_TERM.format(term=term))
         cost = request.cost(self.settings.credit_costs)
         # Refuse early, before downloading anything, when the credits are plainly not there.
         usage = await self._usage(req.platform, req.workspace_id, req.user_id)
@@ -119,6 +124,8 @@ class Core:
             return Reply(messages.JOB_NOT_FOUND.format(job=req.job_id), ok=False, ephemeral=True)
         if original.user_id != req.user_id and not req.is_admin:
             return Reply(messages.REGENERATE_NOT_YOURS, ok=False, ephemeral=True)
+        if refusal := await access_refusal(self.store, req):
+            return Reply(refusal, ok=False, ephemeral=True)
         frame = original.request.first_frame
         if frame is not None and not Path(frame.path).exists():
             return Reply(messages.REGENERATE_IMAGE_GONE, ok=False, ephemeral=True)
@@ -144,17 +151,21 @@ class Core:
             updated_at=now,
             next_poll_at=now,
             regenerated_from=regenerated_from,
+            day=utc_day(now),
+            price_usd=self.settings.prices_usd[(request.resolution, request.duration)],
         )
         reservation = await self.store.create_job(
             job,
-            day=utc_day(now),
+            day=job.day,
             user_limit=self.settings.quota_user_daily_credits,
             workspace_limit=self.settings.quota_workspace_daily_credits,
+            max_in_flight=self.settings.quota_user_max_in_flight,
+            budget_usd=self.settings.budget_daily_usd,
         )
         if not reservation.ok:
             if regenerated_from is None:
                 _discard(request)
-            return self._refused(job.cost, await self._usage(req.platform, req.workspace_id, req.user_id))
+            return await self._refusal(job, reservation)
         log.info("job %s accepted: %s %s user=%s cost=%d", job.id, request.mode, request.resolution,
                  req.user_id, job.cost)
         self.wake()
@@ -231,6 +242,16 @@ class Core:
             user_limit=self.settings.quota_user_daily_credits,
             workspace_limit=self.settings.quota_workspace_daily_credits,
         )
+
+    async def _refusal(self, job: Job, reservation: Reservation) -> Reply:
+        reset = human_duration(seconds_until_reset(self.clock()))
+        if reservation.refused_by == "in_flight":
+            text = messages.QUOTA_IN_FLIGHT.format(running=reservation.used, limit=reservation.limit)
+            return Reply(text, ok=False, ephemeral=True)
+        if reservation.refused_by == "budget":
+            text = messages.BUDGET_REACHED.format(budget=self.settings.budget_daily_usd or 0, reset=reset)
+            return Reply(text, ok=False, ephemeral=True)
+        return self._refused(job.cost, await self._usage(job.platform, job.workspace_id, job.user_id))
 
     def _refused(self, cost: int, usage: QuotaUsage) -> Reply:
         reset = human_duration(seconds_until_reset(self.clock()))

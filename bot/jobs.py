@@ -97,6 +97,8 @@ class Job:
     updated_at: float = 0.0
     next_poll_at: float = 0.0
     regenerated_from: str | None = None
+    day: str = ""  # the quota day (UTC) the job was accepted on
+    price_usd: float = 0.0  # the provider's list price, for spend reports and the budget
 
     def advance(self, new: JobStatus, **changes: object) -> Job:
         """Return this job in `new` status, or raise IllegalTransition."""

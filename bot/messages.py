@@ -27,6 +27,18 @@ QUOTA_WORKSPACE_EXCEEDED = (
     "The workspace pool resets at 00:00 UTC, in {reset}."
 )
 
+QUOTA_IN_FLIGHT = (
+    "You already have {running} video(s) in progress; the limit is {limit} at a time. "
+    "Try again when one of them is done."
+)
+BUDGET_REACHED = (
+    "The bot has reached today's spending limit (${budget:.2f}). New videos can be made again after "
+    "00:00 UTC, in {reset}."
+)
+USER_BLOCKED = "An admin has turned off video generation for you in this workspace."
+CHANNEL_NOT_ALLOWED = "Videos can't be made in this channel. Try one of: {channels}."
+BLOCKED_TERM = "Your prompt contains a term this workspace does not allow (\u201c{term}\u201d). Please rephrase it."
+
 ACCEPTED = "Got it! Your video is queued ({cost} credit(s); {left} left today). I'll post it here when it's ready."
 STATUS_LABELS = {
     "queued": "Waiting for a slot",

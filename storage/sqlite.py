@@ -15,6 +15,7 @@ import aiosqlite
 
 from bot.jobs import TERMINAL, IllegalTransition, Job, JobStatus, check_transition
 from bot.request import VideoRequest
+from storage.admin import AdminQueries
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,10 @@ class Reservation:
     """The outcome of trying to reserve credits for a new job."""
 
     ok: bool
-    refused_by: str | None = None  # "user" or "workspace"
+    refused_by: str | None = None  # "user", "workspace", "in_flight" or "budget"
     limit: int = 0
     used: int = 0
+    spent_usd: float = 0.0
 
     @property
     def left(self) -> int:
@@ -60,7 +62,7 @@ class QuotaUsage:
         return max(0, self.workspace_limit - self.workspace_used)
 
 
-class Store:
+class Store(AdminQueries):
     """Persistence for jobs and quotas on one aiosqlite connection."""
 
     def __init__(self, db: aiosqlite.Connection, clock: Any = time.time) -> None:
@@ -139,9 +141,36 @@ class Store:
 
     # -- jobs ---------------------------------------------------------------------------
 
-    async def create_job(self, job: Job, *, day: str, user_limit: int, workspace_limit: int) -> Reservation:
-        """Reserve the job's cost against both daily limits and record it, in one transaction."""
+    async def create_job(
+        self,
+        job: Job,
+        *,
+        day: str,
+        user_limit: int,
+        workspace_limit: int,
+        max_in_flight: int | None = None,
+        budget_usd: float | None = None,
+    ) -> Reservation:
+        """Check every limit and, if all hold, reserve the job's cost and record it, in one transaction."""
         async with self._write() as db:
+            if max_in_flight is not None:
+                cur = await db.execute(
+                    f"SELECT COUNT(*) FROM jobs WHERE platform = ? AND user_id = ? AND status NOT IN {_TERMINAL_SQL} "
+                    "AND status NOT IN ('succeeded', 'delivering')",
+                    (job.platform, job.user_id),
+                )
+                running = int((await cur.fetchone())[0])
+                if running >= max_in_flight:
+                    return Reservation(False, "in_flight", max_in_flight, running)
+            if budget_usd is not None:
+                cur = await db.execute(
+                    "SELECT COALESCE(SUM(price_usd), 0) FROM jobs "
+                    "WHERE day = ? AND status NOT IN ('failed', 'expired')",
+                    (day,),
+                )
+                spent = float((await cur.fetchone())[0])
+                if spent + job.price_usd > budget_usd + 1e-9:
+                    return Reservation(False, "budget", 0, 0, spent)
             user_limit = await self._limit(db, job.platform, job.workspace_id, job.user_id, user_limit)
             ws_limit = await self._limit(db, job.platform, job.workspace_id, "", workspace_limit)
             user_used = await self._used(db, "platform = ? AND user_id = ?", (job.platform, job.user_id), day)
@@ -294,18 +323,6 @@ class Store:
         """A job's ledger rows: (kind, credits, day)."""
         rows = await self._read("SELECT kind, credits, day FROM quota_ledger WHERE job_id = ? ORDER BY id", (job_id,))
         return [(r["kind"], r["credits"], r["day"]) for r in rows]
-
-    async def set_limit(
-        self, platform: str, workspace_id: str, user_id: str, daily_credits: int, *, set_by: str
-    ) -> None:
-        """Override a user's (or, with user_id '', a workspace's) daily credits."""
-        async with self._write() as db:
-            await db.execute(
-                "INSERT INTO quota_limits VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, workspace_id, user_id) "
-                "DO UPDATE SET daily_credits = excluded.daily_credits, set_by = excluded.set_by, "
-                "set_at = excluded.set_at",
-                (platform, workspace_id, user_id, daily_credits, set_by, self._clock()),
-            )
 
     async def _limit(self, db: aiosqlite.Connection, platform: str, ws: str, user: str, default: int) -> int:
         cur = await db.execute(
