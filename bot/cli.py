@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 import time
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -145,15 +146,32 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_runtime(settings) as rt:
-        started = await _start_adapters(settings, rt)
+    async with open_runtime(settings) as rt, AsyncExitStack() as adapters:
+        started = await _start_adapters(settings, rt, adapters)
         if not started:
             log.warning(messages.RUN_POLLER_ONLY)
+        else:
+            log.info("running: %s", ", ".join(started))
         await stop.wait()
         log.info("stopping")
     return 0
 
 
-async def _start_adapters(settings: Settings, rt: Runtime) -> list[str]:
-    """Start each adapter whose token is set; return their names."""
-    return []
+async def _start_adapters(settings: Settings, rt: Runtime, stack: AsyncExitStack) -> list[str]:
+    """Start each adapter whose token is set (closed in reverse by `stack`); return their names."""
+    started = []
+    if settings.discord_token is not None:
+        from adapters.discord.app import DiscordAdapter
+
+        discord_adapter = DiscordAdapter(settings, rt)
+        await discord_adapter.start()
+        stack.push_async_callback(discord_adapter.aclose)
+        started.append("discord")
+    if settings.slack_bot_token is not None:
+        from adapters.slack.app import SlackAdapter
+
+        slack_adapter = SlackAdapter(settings, rt)
+        await slack_adapter.start()
+        stack.push_async_callback(slack_adapter.aclose)
+        started.append("slack")
+    return started

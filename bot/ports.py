@@ -69,6 +69,11 @@ class VideoPost:
     filename: str
     caption: str
     upload_limit: int | None = None
+    link: str | None = None  # the provider's own URL for the video, when it has one (it expires)
+    prompt: str = ""
+    duration: int = 6
+    resolution: str = "768P"
+    cost: int = 0
 
 
 class ChatPort(Protocol):

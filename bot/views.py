@@ -69,4 +69,9 @@ def video_post(job: Job, path: str, size: int) -> VideoPost:
         filename=f"hailuo-{job.id}.mp4",
         caption=caption,
         upload_limit=job.upload_limit,
+        link=job.video_url if (job.video_url or "").startswith("https://") else None,
+        prompt=job.request.prompt,
+        duration=job.request.duration,
+        resolution=job.request.resolution,
+        cost=job.cost,
     )
