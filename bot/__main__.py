@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from bot import admin_cli, cli
+from bot import admin_cli, cli, ops_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("console", help="chat with the bot in the terminal (/video, /quota, /status, /history, /help)")
     sub.add_parser("run", help="run the configured Discord/Slack adapters and the poller")
     admin_cli.add_parsers(sub)
+    ops_cli.add_parsers(sub)
     return parser
 
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet = args.command != "run" and not args.verbose
     cli.setup_logging(settings, quiet=quiet)
     runner = {"generate": cli.generate, "console": cli.console, "run": cli.run, "quota": admin_cli.quota,
-              "usage": admin_cli.usage}[args.command]
+              "usage": admin_cli.usage, "db": ops_cli.db, "prune": ops_cli.prune}[args.command]
     try:
         return asyncio.run(runner(settings, args))
     except KeyboardInterrupt:

@@ -153,7 +153,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         else:
             log.info("running: %s", ", ".join(started))
         await stop.wait()
-        log.info("stopping")
+        log.info("stopping: finishing uploads under way, then closing connections")
+        # Before the adapters close: an upload under way needs its platform connection.
+        await rt.poller.stop(settings.shutdown_grace_seconds)
     return 0
 
 

@@ -88,6 +88,8 @@ class Delivery:
         final = self.media_dir / f"{job.id}.mp4"
         if final.is_file():
             return final, final.stat().st_size
+        if job.provider != self.poller.provider.name:
+            raise ProviderError(Fault.OPERATOR, "made by a video service the bot no longer uses")
         await asyncio.to_thread(self.media_dir.mkdir, parents=True, exist_ok=True)
         part = final.with_suffix(".mp4.part")
         state = TaskState(job.task_id or "", TaskStatus.SUCCESS, video_url=job.video_url)

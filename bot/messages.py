@@ -65,6 +65,7 @@ PROVIDER_REJECTED_OUTPUT = "The video service withheld the finished video (conte
 PROVIDER_BAD_INPUT = "The video service refused these settings."
 PROVIDER_FAILED = "The video service could not make this video."
 EXPIRED_SHORT = "Took too long and was cancelled."
+PROVIDER_CHANGED = "The bot was switched to another video service while this video was being made."
 PROVIDER_GAVE_UP = "The video service kept failing."
 DELIVERY_FAILED = "I could not post the video here."
 SUBMISSION_INTERRUPTED = "The request to the video service was interrupted twice."

@@ -69,7 +69,21 @@ class Poller:
 
     def start(self) -> None:
         """Run the loop as a supervised background task."""
-        self.supervisor.start(self._run(), name="poller")
+        self._loop_task = self.supervisor.start(self._run(), name="poller")
+
+    async def stop(self, grace: float = 30.0) -> None:
+        """Stop taking new steps and give the steps under way (uploads) up to `grace` seconds to finish.
+
+        Whatever is cut off stays in the database and resumes on the next start.
+        """
+        task = getattr(self, "_loop_task", None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        busy = [t for t in self._busy.values() if not t.done()]
+        if busy:
+            log.info("waiting up to %.0f s for %d job step(s) under way", grace, len(busy))
+            await asyncio.wait(busy, timeout=grace)
 
     def wake(self) -> None:
         """Tell the loop something changed (a job was added or bound)."""
@@ -82,8 +96,10 @@ class Poller:
             except Exception:
                 log.exception("poller tick failed")
             self.heartbeat = self.clock()
-            due = await self.store.next_due_at(self.ports.keys())
-            delay = 5.0 if due is None else min(5.0, max(0.05, due - self.clock()))
+            due, waiting = await self.store.next_due_at(self.ports.keys())
+            # Jobs waiting for a slot are looked at again each second (or when a slot frees up).
+            cap = 1.0 if waiting else 5.0
+            delay = cap if due is None else min(cap, max(0.05, due - self.clock()))
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), delay)
@@ -111,6 +127,8 @@ class Poller:
         for job in due:
             if job.status in (S.QUEUED, S.SUBMITTING, *AT_PROVIDER) and now - job.created_at > timeout:
                 started += self._spawn(job, self._expire(job))
+            elif job.status in AT_PROVIDER and job.provider != self.provider.name:
+                started += self._spawn(job, self.fail(job, messages.PROVIDER_CHANGED))
             elif job.status is S.QUEUED:
                 queued.append(job)
             elif job.status is S.SUBMITTING:
@@ -155,7 +173,9 @@ class Poller:
     # -- steps --------------------------------------------------------------------------
 
     async def _submit(self, job: Job) -> None:
-        job = await self.store.transition(job, S.SUBMITTING, submit_attempts=job.submit_attempts + 1)
+        job = await self.store.transition(
+            job, S.SUBMITTING, submit_attempts=job.submit_attempts + 1, provider=self.provider.name
+        )
         try:
             task_id = await self.provider.submit(job.request)
         except ProviderError as exc:
@@ -214,7 +234,7 @@ class Poller:
             )
             log.info("job %s succeeded after %d polls", job.id, polls)
             await self.show(job, force=True)
-            self.wake()
+            self.wake()  # its delivery is due, and a provider slot is free
         elif state.status is TaskStatus.FAIL:
             log.info("job %s failed at the provider after %d polls", job.id, polls)
             await self.fail(job, _reason(state.error) if state.error else messages.PROVIDER_FAILED, polls=polls)
@@ -257,6 +277,7 @@ class Poller:
     async def fail(self, job: Job, reason: str, **changes: Any) -> None:
         """End a job as failed, release its credits, and tell the requester why."""
         job = await self.store.transition(job, S.FAILED, detail=reason, error=reason, **changes)
+        self.wake()  # a provider slot may be free
         await self.show(job, force=True)
         await self.tell(job, messages.JOB_FAILED_REFUNDED.format(reason=reason, cost=job.cost))
 

@@ -51,18 +51,17 @@ async def open_runtime(
     supervisor = TaskSupervisor()
     store = await Store.open(db_path, clock=clock)
     try:
-        if provider is None:
-            provider = make_provider(settings, supervisor=supervisor, state_dir=media / ".local-provider")
+        provider = provider or make_provider(settings, supervisor=supervisor, state_dir=media / ".local-provider")
+        poller = Poller(settings, store, provider, ports, supervisor, clock=clock,
+                        throttle=getattr(provider, "throttle", None))
+        core = Core(settings, store, provider_name=provider.name, ports=ports, wake=poller.wake, clock=clock)
         try:
-            poller = Poller(settings, store, provider, ports, supervisor, clock=clock,
-                            throttle=getattr(provider, "throttle", None))
-            core = Core(settings, store, provider_name=provider.name, ports=ports, wake=poller.wake, clock=clock)
-            runtime = Runtime(settings, store, provider, supervisor, poller, core, ports)
             if start_poller:
                 poller.start()
-            yield runtime
+            yield Runtime(settings, store, provider, supervisor, poller, core, ports)
         finally:
-            # Background work first, while the provider's connections and the database are still open.
+            # Background work stops first, while the provider's connections and the database are open.
+            await poller.stop(settings.shutdown_grace_seconds)
             await supervisor.aclose()
             await provider.aclose()
     finally:

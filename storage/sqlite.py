@@ -271,17 +271,34 @@ class Store(AdminQueries):
         )
         return int(rows[0][0])
 
-    async def next_due_at(self, platforms: Iterable[str]) -> float | None:
-        """When the earliest unfinished job of these platforms is next due, if any."""
+    async def next_due_at(self, platforms: Iterable[str]) -> tuple[float | None, bool]:
+        """When the earliest unfinished, non-waiting job of these platforms is due; and whether any wait."""
         names = list(platforms)
         if not names:
-            return None
+            return None, False
         rows = await self._read(
-            f"SELECT MIN(next_poll_at) FROM jobs WHERE status NOT IN {_TERMINAL_SQL} "
+            "SELECT MIN(CASE WHEN status != 'queued' THEN next_poll_at END), "
+            f"MAX(status = 'queued') FROM jobs WHERE status NOT IN {_TERMINAL_SQL} "
             f"AND platform IN ({','.join('?' * len(names))})",
             names,
         )
-        return rows[0][0]
+        return rows[0][0], bool(rows[0][1])
+
+    async def finished_before(self, cutoff: float) -> list[Job]:
+        """Jobs that ended (delivered, failed, expired) before `cutoff`, oldest first."""
+        rows = await self._read(
+            f"SELECT * FROM jobs WHERE status IN {_TERMINAL_SQL} AND updated_at < ? ORDER BY updated_at", (cutoff,)
+        )
+        return [_to_job(r) for r in rows]
+
+    async def backup(self, path: str) -> None:
+        """Copy the whole database to `path` with SQLite's online backup (safe while the bot runs)."""
+        target = await aiosqlite.connect(path)
+        try:
+            async with self._lock:
+                await self._db.backup(target)
+        finally:
+            await target.close()
 
     async def history(self, platform: str, user_id: str, limit: int = 10) -> list[Job]:
         """A user's newest jobs."""

@@ -1,0 +1,85 @@
+"""Operator commands: quota show/set, usage report, db backup, prune."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.jobs import JobStatus
+from bot.quota import utc_day
+from storage import Store
+from tests.test_store import make_job
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in ("HAILUO_PROVIDER", "DISCORD_TOKEN", "SLACK_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
+    monkeypatch.setenv("MEDIA_DIR", str(tmp_path / "videos"))
+    return tmp_path
+
+
+async def seed(path: Path, day: str) -> None:
+    store = await Store.open(str(path / "bot.db"))
+    for n, (user, status) in enumerate([("u1", JobStatus.DELIVERED), ("u1", JobStatus.FAILED), ("u2", None)]):
+        job = make_job(n, user=user, cost=n + 1)
+        job = job.replace(price_usd=0.28, video_path=str(path / f"v{n}.mp4"))
+        Path(job.video_path).write_bytes(b"x" * 1000)
+        await store.create_job(job, day=day, user_limit=10, workspace_limit=10)
+        if status is JobStatus.DELIVERED:
+            for s in (JobStatus.SUBMITTING, JobStatus.SUBMITTED, JobStatus.SUCCEEDED, JobStatus.DELIVERING, status):
+                job = await store.transition(job, s)
+        elif status is JobStatus.FAILED:
+            await store.transition(job, status)
+    await store.close()
+
+
+def test_quota_set_then_show(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["quota", "set", "--platform", "discord", "--workspace", "G1", "--user", "U9", "3"]) == 0
+    assert "set to 3" in capsys.readouterr().out
+    assert main(["quota", "show", "--platform", "discord", "--workspace", "G1", "--user", "U9"]) == 0
+    out = capsys.readouterr().out
+    assert "user U9: 0 used, 0 held, 3 left of 3 today" in out
+    with sqlite3.connect(env / "bot.db") as db:
+        assert db.execute("SELECT actor, action, detail FROM admin_log").fetchall()[0][1:] == ("set_limit", "user U9 = 3")
+
+
+def test_usage_report_totals_equal_the_ledger(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+    import time
+
+    day = utc_day(time.time())
+    asyncio.run(seed(env, day))
+    assert main(["usage", "--csv"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("day,platform,workspace_id,user_id,jobs,delivered,failed")
+    rows = [line.split(",") for line in lines[1:]]
+    assert rows == [[day, "fake", "w1", "u1", "2", "1", "1", "1", "0", "2", "0.28"],
+                    [day, "fake", "w1", "u2", "1", "0", "0", "0", "3", "0", "0.0"]]
+    with sqlite3.connect(env / "bot.db") as db:
+        captured = db.execute("SELECT SUM(credits) FROM quota_ledger WHERE kind = 'capture'").fetchone()[0]
+    assert sum(int(r[7]) for r in rows) == captured
+    assert main(["usage"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].split()[:2] == ["total", "3"]
+
+
+def test_backup_and_prune(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+    import time
+
+    asyncio.run(seed(env, utc_day(time.time())))
+    assert main(["db", "backup", str(env / "copy.db")]) == 0
+    with sqlite3.connect(env / "copy.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 3
+    assert main(["db", "backup", str(env / "copy.db")]) == 2  # never overwrites
+    assert main(["prune", "--older-than", "0"]) == 0
+    assert "Deleted 2 file(s)" in capsys.readouterr().out
+    assert not (env / "v0.mp4").exists() and not (env / "v1.mp4").exists()
+    assert (env / "v2.mp4").exists()  # the unfinished job keeps its file
+    with sqlite3.connect(env / "bot.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 3
