@@ -80,7 +80,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         (job,) = await wait_until_done(rt, [reply.job_id], on_tick=progress.update)
         progress.finish()
         if job.status is JobStatus.DELIVERED:
-            print(port.delivered.get(job.id, job.video_path))
+            print(Path(port.delivered.get(job.id) or job.video_path or "").resolve())
             return 0
         print(job.error or messages.PROVIDER_FAILED, file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ IMAGE_BAD_ASPECT = (
     "That image is {w}x{h} pixels, too narrow or too wide; "
     "the width-to-height ratio must be between 2:5 and 5:2."
 )
+IMAGE_TOO_MANY_PIXELS = "That image has more than 64 megapixels, too many to use. Please scale it down."
 IMAGE_FETCH_FAILED = "I could not download your image. Please try attaching it again."
 IMAGE_TOO_MANY = "Please attach just one image; it becomes the video's first frame."
 

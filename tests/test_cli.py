@@ -49,7 +49,7 @@ def test_generate_makes_a_playable_mp4(tmp_path: Path) -> None:
     out = tmp_path / "boat.mp4"
     result = hailuo(tmp_path, "generate", "a paper boat on a pond", "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert Path(result.stdout.strip()) == out
+    assert Path(result.stdout.strip()) == out.resolve()
     with av.open(str(out)) as container:
         stream = container.streams.video[0]
         assert (stream.codec_context.name, stream.width, stream.height) == ("h264", 1366, 768)
@@ -101,5 +101,5 @@ def test_console_script_runs_video_quota_history_and_waits(tmp_path: Path) -> No
     assert "a lighthouse in a storm (6 s, 768P)" in out
     assert "error: I don't know that command." in out
     assert "Done: 1 delivered, 0 not." in out
-    assert "here is your video" in out
+    assert "Here is your video: \u201ca lighthouse in a storm\u201d (6 s, 768P)" in out
     assert ledger_rows(tmp_path) == [("reserve", 1), ("capture", 1)]

@@ -46,7 +46,8 @@ def test_quota_set_then_show(env: Path, capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     assert "user U9: 0 used, 0 held, 3 left of 3 today" in out
     with sqlite3.connect(env / "bot.db") as db:
-        assert db.execute("SELECT actor, action, detail FROM admin_log").fetchall()[0][1:] == ("set_limit", "user U9 = 3")
+        row = db.execute("SELECT actor, action, detail FROM admin_log").fetchone()
+    assert row[0].startswith("shell:") and row[1:] == ("set_limit", "user U9 = 3")
 
 
 def test_usage_report_totals_equal_the_ledger(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
