@@ -103,3 +103,24 @@ def test_console_script_runs_video_quota_history_and_waits(tmp_path: Path) -> No
     assert "Done: 1 delivered, 0 not." in out
     assert "Here is your video: \u201ca lighthouse in a storm\u201d (6 s, 768P)" in out
     assert ledger_rows(tmp_path) == [("reserve", 1), ("capture", 1)]
+
+
+def test_run_with_no_adapter_runs_the_poller_alone_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env_for(tmp_path), text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "bot.db").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert messages.RUN_POLLER_ONLY in err
