@@ -21,6 +21,7 @@ from bot.commands import CommandRequest
 from bot.config import Settings
 from bot.jobs import Job, JobStatus
 from bot.logs import setup_logging
+from bot.metrics import serve
 from bot.ports import AttachmentRef, MessageRef
 from bot.runtime import Runtime, open_runtime
 from bot.views import status_view
@@ -147,6 +148,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with open_runtime(settings) as rt, AsyncExitStack() as adapters:
+        if settings.metrics_port is not None:
+            runner = await serve(rt, settings.metrics_port)
+            adapters.push_async_callback(runner.cleanup)
         started = await _start_adapters(settings, rt, adapters)
         if not started:
             log.warning(messages.RUN_POLLER_ONLY)

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     local_delay_seconds: float = Field(8.0, ge=0)
     local_fps: int = Field(24, ge=1, le=60)
 
+    metrics_port: int | None = None
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

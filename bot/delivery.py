@@ -56,6 +56,7 @@ class Delivery:
             ref = await port.post_video(thread_of(job), video_post(job, str(path), size))
         except Exception as exc:
             permanent = isinstance(exc, DeliveryFailed) and exc.permanent
+            self.poller.metrics.delivery_failures.inc()
             log.warning("job %s: posting the video failed: %s", job.id, exc if permanent else type(exc).__name__)
             await self._retry_or_fail(job, exc, permanent=permanent, reason=messages.DELIVERY_FAILED)
             return

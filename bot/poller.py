@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.delivery import Delivery
 from bot.fairness import fair_order, positions
 from bot.jobs import AT_PROVIDER, IllegalTransition, Job, JobStatus
+from bot.metrics import Metrics
 from bot.ports import ChatPort, MessageRef
 from bot.providers.base import Fault, Provider, ProviderError, TaskLost, TaskState, TaskStatus
 from bot.quota import utc_day
@@ -49,6 +50,7 @@ class Poller:
         throttle: Any | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -58,6 +60,7 @@ class Poller:
         self.throttle = throttle
         self.clock = clock
         self.rng = rng or random.Random()
+        self.metrics = metrics or Metrics()
         self.delivery = Delivery(self, Path(settings.media_dir))
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task[Any]] = {}
@@ -177,7 +180,8 @@ class Poller:
             job, S.SUBMITTING, submit_attempts=job.submit_attempts + 1, provider=self.provider.name
         )
         try:
-            task_id = await self.provider.submit(job.request)
+            with self.metrics.provider_call("submit"):
+                task_id = await self.provider.submit(job.request)
         except ProviderError as exc:
             await self._provider_trouble(job, exc, back_to=S.QUEUED)
             return
@@ -206,7 +210,8 @@ class Poller:
 
     async def _poll(self, job: Job) -> None:
         try:
-            state = await self.provider.status(job.task_id or "")
+            with self.metrics.provider_call("status"):
+                state = await self.provider.status(job.task_id or "")
         except TaskLost as exc:
             if job.submit_attempts >= MAX_SUBMIT_TRIES:
                 await self.fail(job, messages.SUBMISSION_INTERRUPTED)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.core import Core
+from bot.metrics import Metrics
 from bot.poller import Poller
 from bot.ports import ChatPort
 from bot.providers.base import Provider
@@ -30,6 +31,7 @@ class Runtime:
     poller: Poller
     core: Core
     ports: dict[str, ChatPort] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 @asynccontextmanager
@@ -52,13 +54,14 @@ async def open_runtime(
     store = await Store.open(db_path, clock=clock)
     try:
         provider = provider or make_provider(settings, supervisor=supervisor, state_dir=media / ".local-provider")
+        metrics = Metrics()
         poller = Poller(settings, store, provider, ports, supervisor, clock=clock,
-                        throttle=getattr(provider, "throttle", None))
+                        throttle=getattr(provider, "throttle", None), metrics=metrics)
         core = Core(settings, store, provider_name=provider.name, ports=ports, wake=poller.wake, clock=clock)
         try:
             if start_poller:
                 poller.start()
-            yield Runtime(settings, store, provider, supervisor, poller, core, ports)
+            yield Runtime(settings, store, provider, supervisor, poller, core, ports, metrics)
         finally:
             # Background work stops first, while the provider's connections and the database are open.
             await poller.stop(settings.shutdown_grace_seconds)

@@ -284,6 +284,14 @@ class Store(AdminQueries):
         )
         return rows[0][0], bool(rows[0][1])
 
+    async def snapshot(self) -> dict[str, object]:
+        """Counts for metrics: jobs by status, jobs at the provider, credits by ledger step, dollars."""
+        jobs = {r[0]: r[1] for r in await self._read("SELECT status, COUNT(*) FROM jobs GROUP BY status")}
+        credits = {r[0]: r[1] for r in await self._read("SELECT kind, SUM(credits) FROM quota_ledger GROUP BY kind")}
+        usd = (await self._read("SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE status = 'delivered'"))[0][0]
+        in_flight = sum(jobs.get(s, 0) for s in ("submitting", "submitted", "preparing", "queueing", "processing"))
+        return {"jobs": jobs, "credits": credits, "usd": float(usd), "in_flight": in_flight}
+
     async def finished_before(self, cutoff: float) -> list[Job]:
         """Jobs that ended (delivered, failed, expired) before `cutoff`, oldest first."""
         rows = await self._read(
