@@ -25,7 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", help="copy the finished MP4 here")
 
     sub.add_parser("console", help="chat with the bot in the terminal (/video, /quota, /status, /history, /help)")
-    sub.add_parser("run", help="run the configured Discord/Slack adapters and the poller")
+    run = sub.add_parser("run", help="run the configured Discord/Slack adapters and the poller")
+    run.add_argument("--slack-http", action="store_true",
+                     help="serve Slack over HTTP (POST /slack/events) even when SLACK_APP_TOKEN is set")
+    run.add_argument("--port", type=int, help="the HTTP port for --slack-http (default SLACK_PORT; Heroku: $PORT)")
     admin_cli.add_parsers(sub)
     ops_cli.add_parsers(sub)
     return parser

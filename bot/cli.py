@@ -143,6 +143,10 @@ async def console(settings: Settings, args: argparse.Namespace) -> int:
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     """Run the configured adapters and the poller until SIGINT or SIGTERM."""
+    if getattr(args, "slack_http", False):
+        settings = settings.model_copy(update={"slack_app_token": None})
+    if getattr(args, "port", None):
+        settings = settings.model_copy(update={"slack_port": args.port})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
