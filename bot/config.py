@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     cloudflare_api_token: SecretStr | None = None
     cloudflare_base_url: str = "https://api.cloudflare.com/client/v4"
 
+    public_base_url: str | None = None
+    callback_port: int = 8080
+    callback_secret: SecretStr | None = None
+
     database_url: str = "sqlite:///hailuo-bot.db"
     media_dir: Path = Path("./videos")
 

@@ -18,6 +18,7 @@ from bot.jobs import AT_PROVIDER, IllegalTransition, Job, JobStatus
 from bot.metrics import Metrics
 from bot.ports import ChatPort, MessageRef
 from bot.providers.base import Fault, Provider, ProviderError, TaskLost, TaskState, TaskStatus
+from bot.providers.http import RATE_LIMIT_CODES
 from bot.quota import utc_day
 from bot.tasks import TaskSupervisor
 from bot.views import status_view, thread_of
@@ -240,6 +241,9 @@ class Poller:
             log.info("job %s succeeded after %d polls", job.id, polls)
             await self.show(job, force=True)
             self.wake()  # its delivery is due, and a provider slot is free
+        elif state.status is TaskStatus.FAIL and state.error is not None and state.error.fault is Fault.RETRY:
+            # The provider dropped the task for a passing reason (e.g. a rate limit): send it again.
+            await self._provider_trouble(job.replace(polls=polls), state.error, back_to=S.QUEUED, sent=True)
         elif state.status is TaskStatus.FAIL:
             log.info("job %s failed at the provider after %d polls", job.id, polls)
             await self.fail(job, _reason(state.error) if state.error else messages.PROVIDER_FAILED, polls=polls)
@@ -253,21 +257,26 @@ class Poller:
                 job = await self.store.update(job, **changes)
                 await self.show(job, only_if_pending=True)
 
-    async def _provider_trouble(self, job: Job, exc: ProviderError, *, back_to: JobStatus | None) -> None:
+    async def _provider_trouble(
+        self, job: Job, exc: ProviderError, *, back_to: JobStatus | None, sent: bool = False
+    ) -> None:
         if exc.fault is Fault.OPERATOR:
             log.error("provider %s refused job %s (code %s): %s: the operator must fix this",
                       self.provider.name, job.id, exc.code, exc)
         if exc.fault is not Fault.RETRY or job.attempts + 1 >= MAX_RETRIES:
             await self.fail(job, _reason(exc))
             return
-        if exc.code in (1002, 1039, 1041, 2045, 429) and self.throttle is not None:
+        if exc.code in RATE_LIMIT_CODES and self.throttle is not None:
             self.throttle.penalize(exc.retry_after)
         delay = exc.retry_after or self._backoff(job.attempts)
         changes = {"attempts": job.attempts + 1, "next_poll_at": self.clock() + delay, "error": None}
         log.warning("job %s: provider trouble (%s), retrying in %.0f s", job.id, exc.code or exc, delay)
         if back_to is not None:
-            if back_to is S.QUEUED:
-                changes["submit_attempts"] = job.submit_attempts - 1  # it never reached the provider
+            # A submission the provider refused outright never counts toward the resend limit.
+            changes["submit_attempts"] = max(0, job.submit_attempts - 1)
+            changes["task_id"] = None
+            if sent:
+                changes["polls"] = job.polls
             await self.store.transition(job, back_to, detail=f"retry: {exc.code or exc}", **changes)
         else:
             await self.store.update(job, **changes)

@@ -15,7 +15,7 @@ from bot.metrics import Metrics
 from bot.poller import Poller
 from bot.ports import ChatPort
 from bot.providers.base import Provider
-from bot.providers.factory import make_provider
+from bot.providers.factory import make_provider, make_throttle
 from bot.tasks import TaskSupervisor
 from storage import Store
 
@@ -56,7 +56,7 @@ async def open_runtime(
         provider = provider or make_provider(settings, supervisor=supervisor, state_dir=media / ".local-provider")
         metrics = Metrics()
         poller = Poller(settings, store, provider, ports, supervisor, clock=clock,
-                        throttle=getattr(provider, "throttle", None), metrics=metrics)
+                        throttle=make_throttle(settings), metrics=metrics)
         core = Core(settings, store, provider_name=provider.name, ports=ports, wake=poller.wake, clock=clock)
         try:
             if start_poller:
