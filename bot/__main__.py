@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--slack-http", action="store_true",
                      help="serve Slack over HTTP (POST /slack/events) even when SLACK_APP_TOKEN is set")
     run.add_argument("--port", type=int, help="the HTTP port for --slack-http (default SLACK_PORT; Heroku: $PORT)")
+    sub.add_parser("check-provider", help="one cheap call: do the provider key, base URL and model work?")
     admin_cli.add_parsers(sub)
     ops_cli.add_parsers(sub)
     return parser
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     quiet = args.command != "run" and not args.verbose
     cli.setup_logging(settings, quiet=quiet)
-    runner = {"generate": cli.generate, "console": cli.console, "run": cli.run, "quota": admin_cli.quota,
+    runner = {"generate": cli.generate, "check-provider": cli.check_provider, "console": cli.console, "run": cli.run, "quota": admin_cli.quota,
               "usage": admin_cli.usage, "db": ops_cli.db, "prune": ops_cli.prune}[args.command]
     try:
         return asyncio.run(runner(settings, args))

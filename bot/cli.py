@@ -21,9 +21,13 @@ from bot.commands import CommandRequest
 from bot.config import Settings
 from bot.jobs import Job, JobStatus
 from bot.logs import setup_logging
-from bot.metrics import serve
+from bot.metrics import serve, serve_app
 from bot.ports import AttachmentRef, MessageRef
+from bot.providers.base import Fault, ProviderError
+from bot.providers.callbacks import callback_app
+from bot.providers.factory import callback_secret, callback_url, make_provider
 from bot.runtime import Runtime, open_runtime
+from bot.tasks import TaskSupervisor
 from bot.views import status_view
 
 log = logging.getLogger(__name__)
@@ -141,6 +145,40 @@ async def console(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def check_provider(settings: Settings, args: argparse.Namespace) -> int:
+    """Tell the operator, in plain words, whether the configured provider works."""
+    supervisor = TaskSupervisor()
+    try:
+        provider = make_provider(settings, supervisor=supervisor, state_dir=Path(settings.media_dir) / ".local-provider")
+    except ValueError as exc:
+        print(f"Not configured: {exc}.", file=sys.stderr)
+        return 1
+    try:
+        check = getattr(provider, "check", None)
+        if check is None:
+            print("The local provider renders videos on this machine; it needs no key and no network.")
+            return 0
+        try:
+            print(await check())
+            return 0
+        except ProviderError as exc:
+            print(provider_problem(settings, exc), file=sys.stderr)
+            return 1
+    finally:
+        await provider.aclose()
+        await supervisor.aclose()
+
+
+def provider_problem(settings: Settings, exc: ProviderError) -> str:
+    """A provider failure as advice for the operator."""
+    name = settings.hailuo_provider
+    if exc.fault is Fault.OPERATOR:
+        fix = {"minimax": "check MINIMAX_API_KEY, that it belongs to MINIMAX_BASE_URL's region, and the balance",
+               "cloudflare": "check CLOUDFLARE_API_TOKEN (AI Gateway permission) and CLOUDFLARE_ACCOUNT_ID"}
+        return f"The {name} provider refused the credentials ({exc}): {fix.get(name, 'check the settings')}."
+    return f"Could not get a good answer from the {name} provider ({exc}); check the base URL and the network."
+
+
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     """Run the configured adapters and the poller until SIGINT or SIGTERM."""
     if getattr(args, "slack_http", False):
@@ -155,6 +193,11 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         if settings.metrics_port is not None:
             runner = await serve(rt, settings.metrics_port)
             adapters.push_async_callback(runner.cleanup)
+        if callback_url(settings):
+            runner = await serve_app(callback_app(callback_secret(settings), rt.poller.on_push), settings.callback_port)
+            adapters.push_async_callback(runner.cleanup)
+            rt.poller.pushes = True
+            log.info("taking MiniMax status pushes on port %d", settings.callback_port)
         started = await _start_adapters(settings, rt, adapters)
         if not started:
             log.warning(messages.RUN_POLLER_ONLY)

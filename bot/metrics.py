@@ -115,8 +115,14 @@ def health_app(rt: Runtime) -> web.Application:
 
 async def serve(rt: Runtime, port: int, host: str = "0.0.0.0") -> web.AppRunner:
     """Start the health and metrics server; the caller cleans the runner up."""
-    runner = web.AppRunner(health_app(rt), access_log=None)
+    runner = await serve_app(health_app(rt), port, host)
+    log.info("health and metrics on port %d", port)
+    return runner
+
+
+async def serve_app(app: web.Application, port: int, host: str = "0.0.0.0") -> web.AppRunner:
+    """Serve an aiohttp app on `port`; the caller cleans the runner up."""
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
-    log.info("health and metrics on port %d", port)
     return runner

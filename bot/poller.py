@@ -68,6 +68,7 @@ class Poller:
         self._last_edit: dict[str, float] = {}
         self._sem = asyncio.Semaphore(32)
         self.heartbeat = 0.0
+        self.pushes = False  # set when the provider pushes status changes (MiniMax callbacks)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -257,6 +258,24 @@ class Poller:
                 job = await self.store.update(job, **changes)
                 await self.show(job, only_if_pending=True)
 
+    async def on_push(self, task_id: str, state: TaskState) -> bool:
+        """Apply a status the provider pushed; False when no job has this task id."""
+        job = await self.store.job_by_task(task_id)
+        if job is None:
+            return False
+        if job.status.terminal or not job.status.at_provider or job.id in self._busy:
+            return True  # nothing to do, or a poll of it is under way and will see the same
+        try:
+            if state.status is TaskStatus.SUCCESS:
+                # The push carries no download address: poll at once to fetch it.
+                await self.store.update(job, next_poll_at=self.clock())
+                self.wake()
+            else:
+                await self.apply(job, state)
+        except IllegalTransition:
+            pass
+        return True
+
     async def _provider_trouble(
         self, job: Job, exc: ProviderError, *, back_to: JobStatus | None, sent: bool = False
     ) -> None:
@@ -344,6 +363,8 @@ class Poller:
 
     def _interval(self, polls: int) -> float:
         first, cap = self.settings.poll_first_seconds, self.settings.poll_max_seconds
+        if self.pushes:
+            cap *= 4  # pushes carry the news; polling is only the fallback for a push that never comes
         base = min(cap, first * (1.5**polls))
         return base * self.rng.uniform(0.8, 1.2)
 

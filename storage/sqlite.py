@@ -197,6 +197,11 @@ class Store(AdminQueries):
         rows = await self._read("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return _to_job(rows[0]) if rows else None
 
+    async def job_by_task(self, task_id: str) -> Job | None:
+        """The job the provider knows by this task id."""
+        rows = await self._read("SELECT * FROM jobs WHERE task_id = ? ORDER BY created_at DESC LIMIT 1", (task_id,))
+        return _to_job(rows[0]) if rows else None
+
     async def transition(self, job: Job, new: JobStatus, *, detail: str | None = None, **changes: Any) -> Job:
         """Move a job from its current status to `new`, guarded at the database; settle quota at the end.
 
