@@ -45,8 +45,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     quiet = args.command != "run" and not args.verbose
     cli.setup_logging(settings, quiet=quiet)
-    runner = {"generate": cli.generate, "check-provider": cli.check_provider, "console": cli.console, "run": cli.run, "quota": admin_cli.quota,
-              "usage": admin_cli.usage, "db": ops_cli.db, "prune": ops_cli.prune}[args.command]
+    runner = {
+        "generate": cli.generate,
+        "console": cli.console,
+        "run": cli.run,
+        "check-provider": cli.check_provider,
+        "quota": admin_cli.quota,
+        "usage": admin_cli.usage,
+        "db": ops_cli.db,
+        "prune": ops_cli.prune,
+    }[args.command]
     try:
         return asyncio.run(runner(settings, args))
     except KeyboardInterrupt:

@@ -149,7 +149,8 @@ async def check_provider(settings: Settings, args: argparse.Namespace) -> int:
     """Tell the operator, in plain words, whether the configured provider works."""
     supervisor = TaskSupervisor()
     try:
-        provider = make_provider(settings, supervisor=supervisor, state_dir=Path(settings.media_dir) / ".local-provider")
+        state_dir = Path(settings.media_dir) / ".local-provider"
+        provider = make_provider(settings, supervisor=supervisor, state_dir=state_dir)
     except ValueError as exc:
         print(f"Not configured: {exc}.", file=sys.stderr)
         return 1
