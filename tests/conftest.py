@@ -26,3 +26,13 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def sample_mp4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A real, small H.264 MP4 for fake providers to serve."""
+    from bot.render import render_video
+
+    path = tmp_path_factory.mktemp("sample") / "sample.mp4"
+    render_video(path, prompt="sample", duration=6, resolution="768P", fps=8)
+    return path.read_bytes()

@@ -111,8 +111,10 @@ class MiniMaxProvider:
                 return
             except ExpiredURL:
                 log.info("task %s: download address expired; asking for a fresh one", state.task_id)
-                file_id = state.file_id or (await self.status(state.task_id)).file_id
-                url = await self._download_url(file_id or "")
+                if state.file_id:
+                    url = await self._download_url(state.file_id)
+                else:  # a query of a finished task answers with a fresh address
+                    url = (await self.status(state.task_id)).video_url or ""
 
     async def check(self) -> str:
         """One cheap authenticated call: querying a task that does not exist."""

@@ -1,0 +1,1 @@
+"""Local fake servers speaking the real wire formats of the providers and platforms."""
