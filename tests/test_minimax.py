@@ -179,3 +179,36 @@ async def test_check_provider_command(tmp_path: Path, fake: FakeMiniMax) -> None
     assert code == 1 and "needs MINIMAX_API_KEY" in err
     code, out, _ = await check()
     assert code == 0 and "local provider" in out
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [({"duration": "6"}, "duration"), ({"resolution": "768p"}, "resolution"), ({"prompt_optimizer": "true"},
+      "prompt_optimizer"), ({"aspect": "16:9"}, "unknown field"), ({"resolution": "1080P", "duration": 10}, "1080P")],
+)
+async def test_the_fake_refuses_what_minimax_refuses(fake: FakeMiniMax, change: dict, problem: str) -> None:
+    import httpx
+
+    body = {"model": "MiniMax-Hailuo-2.3", "prompt": "x", "duration": 6, "resolution": "768P", **change}
+    async with httpx.AsyncClient(base_url=fake.base_url) as http:
+        answer = (await http.post("/v1/video_generation", json=body,
+                                  headers={"Authorization": f"Bearer {fake.api_key}"})).json()
+    assert answer["base_resp"]["status_code"] == 2013 and problem in answer["base_resp"]["status_msg"]
+    assert fake.submissions == []
+
+
+async def test_generate_through_minimax(tmp_path: Path, fake: FakeMiniMax, sample_mp4: bytes) -> None:
+    import asyncio
+    import sys
+
+    from tests.test_cli import env_for
+
+    env = env_for(tmp_path, HAILUO_PROVIDER="minimax", MINIMAX_BASE_URL=fake.base_url, MINIMAX_API_KEY=fake.api_key)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "generate", "a heron in the reeds", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    assert Path(out.decode().strip()).read_bytes() == sample_mp4
+    assert fake.submissions[0]["prompt"] == "a heron in the reeds"
+    assert fake.api_key not in err.decode()
