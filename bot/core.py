@@ -92,9 +92,20 @@ class Core:
 
     # -- commands -----------------------------------------------------------------------
 
-    async def _video(self, req: CommandRequest) -> Reply:
+    async def precheck(self, req: CommandRequest) -> Reply | None:
+        """The checks a video request can fail without any download: a refusal Reply, or None.
+
+        Adapters call it before posting anything in the channel, so a bad request leaves no trace there.
+        """
+        try:
+            refusal, _ = await self._checked(req)
+        except InvalidRequest as exc:
+            return Reply(str(exc), ok=False, ephemeral=True)
+        return refusal
+
+    async def _checked(self, req: CommandRequest) -> tuple[Reply | None, VideoRequest | None]:
         if refusal := await access_refusal(self.store, req):
-            return Reply(refusal, ok=False, ephemeral=True)
+            return Reply(refusal, ok=False, ephemeral=True), None
         if len(req.attachments) > 1:
             raise InvalidRequest(messages.IMAGE_TOO_MANY)
         request = VideoRequest.build(
@@ -111,7 +122,13 @@ class Core:
         # Refuse early, before downloading anything, when the credits are plainly not there.
         usage = await self._usage(req.platform, req.workspace_id, req.user_id)
         if cost > usage.user_left:
-            return self._refused(cost, usage)
+            return self._refused(cost, usage), None
+        return None, request
+
+    async def _video(self, req: CommandRequest) -> Reply:
+        refusal, request = await self._checked(req)
+        if refusal is not None or request is None:
+            return refusal  # type: ignore[return-value]
         job_id = uuid.uuid4().hex[:12]
         if req.attachments:
             data = await self._fetch(req)

@@ -1,0 +1,201 @@
+"""Wire slack-bolt's AsyncApp to the core: Socket Mode by default, HTTP with signed requests otherwise."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import translate as t
+from adapters.slack.port import SlackPort, status_ref
+from bot.commands import CommandRequest
+from bot.config import Settings
+from bot.request import InvalidRequest
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+Tell = Callable[[str], Awaitable[Any]]
+PLACEHOLDER = "Starting a video..."
+NOT_IN_CHANNEL = ("I can't post in this channel. Invite me first: type `/invite @{bot}` here, "
+                  "then try again. Nothing was charged.")
+NO_IMAGE = "That message has no image I can animate. Pick a message with a PNG, JPEG or WebP picture."
+
+
+class SlackAdapter:
+    """The Slack side of the bot: commands, modal, mentions, shortcut, Regenerate button."""
+
+    def __init__(self, settings: Settings, rt: Runtime) -> None:
+        self.settings = settings
+        self.rt = rt
+        self.socket_mode = settings.slack_app_token is not None
+        self.admins = {u.strip() for u in settings.slack_admin_user_ids.split(",") if u.strip()}
+        self._handler: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self.bot_name = "the bot"
+
+    def build(self) -> AsyncApp:
+        """The bolt app with every listener registered (no network yet)."""
+        token = self.settings.slack_bot_token.get_secret_value()  # type: ignore[union-attr]
+        self.client = AsyncWebClient(token=token, base_url=self.settings.slack_api_url)
+        secret = self.settings.slack_signing_secret.get_secret_value() if self.settings.slack_signing_secret else None
+        self.app = AsyncApp(client=self.client, signing_secret=secret,
+                            request_verification_enabled=not self.socket_mode)
+        self.port = SlackPort(self.client, token, self.settings.slack_api_url)
+        self.app.command("/video")(self._on_command)
+        self.app.view(t.MODAL_ID)(self._on_modal)
+        self.app.event("app_mention")(self._on_mention)
+        self.app.shortcut("animate_image")(self._on_shortcut)
+        self.app.action(t.REGENERATE)(self._on_regenerate)
+        self.app.event("message")(self._ignore)
+        return self.app
+
+    async def start(self) -> None:
+        """Check the token, register the port, and connect (Socket Mode) or listen (HTTP)."""
+        self.build()
+        if not self.socket_mode and self.settings.slack_signing_secret is None:
+            raise ValueError("Slack HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)")
+        auth = await self.client.auth_test()
+        self.bot_name = str(auth.get("user") or self.bot_name)
+        self.rt.ports[t.PLATFORM] = self.port
+        if self.socket_mode:
+            app_token = self.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
+            self._handler = AsyncSocketModeHandler(self.app, app_token, web_client=self.client)
+            await self._handler.connect_async()
+            log.info("Slack connected through Socket Mode")
+        else:
+            self._runner = web.AppRunner(self.app.web_app(path="/slack/events"), access_log=None)
+            await self._runner.setup()
+            await web.TCPSite(self._runner, "0.0.0.0", self.settings.slack_port).start()
+            log.info("Slack listening on port %d at /slack/events", self.settings.slack_port)
+
+    async def aclose(self) -> None:
+        """Disconnect and stop listening."""
+        if self._handler is not None:
+            await self._handler.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.rt.ports.pop(t.PLATFORM, None)
+        await self.port.aclose()
+
+    # -- listeners: each acknowledges first, then works --------------------------------
+
+    async def _on_command(self, ack, body: dict[str, Any], respond) -> None:
+        try:
+            req = t.slash_request(body)
+        except InvalidRequest as exc:
+            await ack(response_type="ephemeral", text=str(exc))
+            return
+        await ack()
+
+        async def tell(text: str) -> None:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+
+        if req is None:
+            meta = {"channel": body["channel_id"]}
+            await self.client.views_open(trigger_id=body["trigger_id"], view=t.modal_view(meta))
+        elif req.command == "video":
+            await self._start_video(req, None, tell)
+        else:
+            await tell((await self.rt.core.handle(req)).text)
+
+    async def _on_modal(self, ack, body: dict[str, Any]) -> None:
+        await ack()
+        req, meta = t.modal_request(body)
+        thread = meta.get("thread")
+        await self._start_video(req, thread, self._ephemeral(req.channel_id, req.user_id, thread))
+
+    async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        thread = event.get("thread_ts") or event["ts"]
+        tell = self._ephemeral(event["channel"], event["user"], thread)
+        try:
+            req = t.mention_request(event, body.get("team_id", ""))
+        except InvalidRequest as exc:
+            await tell(str(exc))
+            return
+        await self._start_video(req, thread, tell)
+
+    async def _on_shortcut(self, ack, body: dict[str, Any]) -> None:
+        await ack()
+        message = body.get("message") or {}
+        channel = (body.get("channel") or {}).get("id", "")
+        file = t.image_file(message)
+        if file is None:
+            await self._ephemeral(channel, body["user"]["id"], None)(NO_IMAGE)
+            return
+        keep = {k: file.get(k) for k in ("id", "name", "mimetype", "size", "url_private_download", "url_private")}
+        meta = {"channel": channel, "thread": message.get("thread_ts") or message.get("ts"), "file": keep}
+        await self.client.views_open(trigger_id=body["trigger_id"], view=t.modal_view(meta, chosen=keep))
+
+    async def _on_regenerate(self, ack, body: dict[str, Any]) -> None:
+        await ack()
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
+        job_id = body["actions"][0]["value"]
+        req = CommandRequest(platform=t.PLATFORM, workspace_id=body.get("team", {}).get("id", ""),
+                             channel_id=channel, user_id=user, user_name=body["user"].get("name", ""),
+                             command="regenerate", job_id=job_id, is_admin=await self._is_admin(user))
+        thread = (body.get("message") or {}).get("thread_ts")
+        await self._start_video(req, None, self._ephemeral(channel, user, thread))
+
+    async def _ignore(self, body: dict[str, Any]) -> None:
+        """Plain channel messages need no answer (listening keeps bolt from warning about them)."""
+
+    # -- the shared path ------------------------------------------------------------------
+
+    async def _start_video(self, req: CommandRequest, thread: str | None, tell: Tell) -> None:
+        """Post the status message first (joining the channel if need be), then hand the request to the core."""
+        if req.command == "video" and (refusal := await self.rt.core.precheck(req)) is not None:
+            await tell(refusal.text)
+            return
+        ts = await self._placeholder(req.channel_id, thread, tell)
+        if ts is None:
+            return
+        reply = await self.rt.core.handle(req)
+        if not reply.ok or reply.job_id is None or reply.view is None:
+            await self.client.chat_delete(channel=req.channel_id, ts=ts)
+            await tell(reply.text)
+            return
+        text, blocks = t.status_message(reply.view)
+        await self.client.chat_update(channel=req.channel_id, ts=ts, text=text, blocks=blocks)
+        await self.rt.core.bind(reply.job_id, status_message=status_ref(req.channel_id, ts), thread_id=thread or ts)
+
+    async def _placeholder(self, channel: str, thread: str | None, tell: Tell) -> str | None:
+        for attempt in (1, 2):
+            try:
+                answer = await self.client.chat_postMessage(channel=channel, thread_ts=thread, text=PLACEHOLDER)
+                return str(answer["ts"])
+            except SlackApiError as exc:
+                if exc.response.get("error") == "not_in_channel" and attempt == 1:
+                    try:
+                        await self.client.conversations_join(channel=channel)
+                        continue
+                    except SlackApiError:
+                        pass  # private channels cannot be joined: the user must invite the bot
+                await tell(NOT_IN_CHANNEL.format(bot=self.bot_name))
+                return None
+        return None
+
+    def _ephemeral(self, channel: str, user: str, thread: str | None) -> Tell:
+        async def tell(text: str) -> None:
+            try:
+                await self.client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread)
+            except SlackApiError as exc:
+                log.warning("could not answer %s: %s", user, exc.response.get("error"))
+
+        return tell
+
+    async def _is_admin(self, user: str) -> bool:
+        if user in self.admins:
+            return True
+        try:
+            info = (await self.client.users_info(user=user)).get("user") or {}
+        except SlackApiError:
+            return False
+        return bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))

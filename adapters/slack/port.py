@@ -1,0 +1,124 @@
+"""Slack's ChatPort: status via chat.update, videos via files upload v2, images from url_private."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import httpx
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.translate import PLATFORM, regenerate_blocks, status_message
+from bot.ports import AttachmentRef, DeliveryFailed, MessageRef, StatusView, ThreadRef, VideoPost
+
+log = logging.getLogger(__name__)
+
+GONE = {"channel_not_found", "thread_not_found", "is_archived", "not_in_channel", "message_not_found"}
+
+
+def status_ref(channel: str, ts: str) -> MessageRef:
+    """How a status message is bound to its job: chat.update needs both the channel and the ts."""
+    return MessageRef(channel, f"{channel}:{ts}")
+
+
+class SlackPort:
+    """Talks to one workspace with the bot token; every call goes to SLACK_API_URL."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: AsyncWebClient, bot_token: str, api_url: str) -> None:
+        self.client = client
+        self._token = bot_token
+        # Files are fetched only from Slack's own file host (or the test server standing in for Slack).
+        api_host = urlsplit(api_url).hostname or ""
+        self.file_hosts = {"files.slack.com", "files.slack-gov.com"} | ({api_host} - {"slack.com", "slack-gov.com"})
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0), follow_redirects=False)
+        self.connected = True
+
+    async def edit_status(self, ref: MessageRef, view: StatusView) -> None:
+        """Update the status message (the thread root) in place."""
+        channel, _, ts = ref.message_id.partition(":")
+        text, blocks = status_message(view)
+        await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def post_video(self, to: ThreadRef, video: VideoPost) -> MessageRef:
+        """Upload the MP4 into the thread (upload v2) with a Regenerate button under it."""
+        comment = f"<@{video.user_id}> {video.caption}"
+        thread = to.thread_id
+        try:
+            file_id = await self._upload(to.channel_id, thread, video, comment)
+        except SlackApiError as exc:
+            error = exc.response.get("error", "")
+            if error == "thread_not_found" and thread:
+                log.warning("job %s: thread is gone; posting in the channel", video.job_id)
+                thread = None
+                try:
+                    file_id = await self._upload(to.channel_id, None, video, comment)
+                except SlackApiError as again:
+                    raise _delivery_error(again) from again
+            else:
+                raise _delivery_error(exc) from exc
+        try:
+            await self.client.chat_postMessage(channel=to.channel_id, thread_ts=thread, text="Regenerate",
+                                               blocks=regenerate_blocks(video.job_id, video.cost))
+        except SlackApiError as exc:
+            log.warning("job %s: could not add the Regenerate button: %s", video.job_id, exc.response.get("error"))
+        return MessageRef(to.channel_id, file_id)
+
+    async def _upload(self, channel: str, thread: str | None, video: VideoPost, comment: str) -> str:
+        response = await self.client.files_upload_v2(
+            channel=channel, thread_ts=thread, file=video.path, filename=video.filename,
+            title=video.filename, initial_comment=comment,
+        )
+        return str((response.get("file") or {}).get("id") or response["files"][0]["id"])
+
+    async def find_video(self, to: ThreadRef, job_id: str) -> MessageRef | None:
+        """Look through the thread for this job's file (a restart mid-post must not post it twice)."""
+        if not to.thread_id:
+            return None
+        name = f"hailuo-{job_id}.mp4"
+        replies = await self.client.conversations_replies(channel=to.channel_id, ts=to.thread_id, limit=200)
+        for message in replies.get("messages") or []:
+            for file in message.get("files") or []:
+                if file.get("name") == name or file.get("title") == name:
+                    return MessageRef(to.channel_id, str(file.get("id")))
+        return None
+
+    async def notify(self, to: ThreadRef, user_id: str, text: str) -> None:
+        """Tell the requester something in the job's thread (or the channel if the thread is gone)."""
+        try:
+            await self.client.chat_postMessage(channel=to.channel_id, thread_ts=to.thread_id,
+                                               text=f"<@{user_id}> {text}")
+        except SlackApiError as exc:
+            if exc.response.get("error") != "thread_not_found":
+                raise
+            await self.client.chat_postMessage(channel=to.channel_id, text=f"<@{user_id}> {text}")
+
+    async def fetch_attachment(self, att: AttachmentRef, max_bytes: int) -> AsyncIterator[bytes]:
+        """Download a Slack file with the bot token, size-capped; only from Slack's file hosts."""
+        parts = urlsplit(att.url)
+        if parts.scheme not in ("https", "http") or parts.hostname not in self.file_hosts:
+            raise PermissionError("not a Slack file address")
+        headers = {"Authorization": f"Bearer {self._token}"}
+        async with self._http.stream("GET", att.url, headers=headers) as response:
+            if response.status_code != 200 or response.headers.get("content-type", "").startswith("text/html"):
+                # Slack answers a missing or unauthorised token with its sign-in page.
+                raise PermissionError(f"Slack refused the file download (HTTP {response.status_code})")
+            total = 0
+            async for chunk in response.aiter_bytes(1 << 16):
+                total += len(chunk)
+                yield chunk
+                if total >= max_bytes:
+                    return
+
+    async def aclose(self) -> None:
+        """Close the download client."""
+        self.connected = False
+        await self._http.aclose()
+
+
+def _delivery_error(exc: SlackApiError) -> DeliveryFailed:
+    error = str(exc.response.get("error", "unknown"))
+    return DeliveryFailed(f"Slack refused the upload: {error}", permanent=error in GONE)

@@ -1,0 +1,146 @@
+"""Pure translation between Slack payloads and the core's neutral values, and Block Kit out."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from bot.commands import CommandRequest
+from bot.parsing import parse_video_args
+from bot.ports import AttachmentRef, StatusView
+from bot.quota import human_duration
+from bot.request import InvalidRequest
+
+PLATFORM = "slack"
+MODAL_ID = "hailuo_video_modal"
+REGENERATE = "hailuo_regenerate"
+SUBCOMMANDS = {"quota": "quota", "history": "history", "help": "help", "status": "status"}
+NO_URLS = ("I can't fetch images from addresses typed into a command. Use `/video` on its own to open the form "
+           "and attach the image there, or mention me in a message with the image attached.")
+_MENTION = re.compile(r"<@[A-Z0-9]+>")
+
+
+def slash_request(body: dict[str, Any]) -> CommandRequest | None:
+    """`/video ...` as a request; None when the text is empty (the caller opens the modal)."""
+    text = (body.get("text") or "").strip()
+    if not text:
+        return None
+    base = _base(body.get("team_id", ""), body["channel_id"], body["user_id"], body.get("user_name", ""))
+    head, _, rest = text.partition(" ")
+    if head.lower() in SUBCOMMANDS:
+        command = SUBCOMMANDS[head.lower()]
+        return CommandRequest(command=command, job_id=rest.strip() or None if command == "status" else None, **base)
+    return _video(text, base, ())
+
+
+def mention_request(event: dict[str, Any], team_id: str) -> CommandRequest:
+    """A mention of the bot, with any images attached, as a video request in that thread."""
+    text = _MENTION.sub("", event.get("text") or "").strip()
+    base = _base(team_id or event.get("team", ""), event["channel"], event["user"], "")
+    files = tuple(attachment(f) for f in event.get("files") or [])
+    return _video(text, base, files)
+
+
+def modal_request(body: dict[str, Any]) -> tuple[CommandRequest, dict[str, Any]]:
+    """A submitted modal as a video request, and the context stored in its private_metadata."""
+    meta = json.loads(body["view"].get("private_metadata") or "{}")
+    values = body["view"]["state"]["values"]
+    prompt = values["prompt"]["prompt"].get("value") or ""
+    duration = (values["duration"]["duration"].get("selected_option") or {}).get("value")
+    resolution = (values["resolution"]["resolution"].get("selected_option") or {}).get("value")
+    files = list(values.get("image", {}).get("image", {}).get("files") or [])
+    if not files and meta.get("file"):
+        files = [meta["file"]]
+    user = body["user"]
+    base = _base(user.get("team_id") or body.get("team", {}).get("id", ""), meta["channel"], user["id"],
+                 user.get("name", ""))
+    req = CommandRequest(command="video", prompt=prompt, duration=duration, resolution=resolution,
+                         attachments=tuple(attachment(f) for f in files[:1]), **base)
+    return req, meta
+
+
+def attachment(file: dict[str, Any]) -> AttachmentRef:
+    """A Slack file object as an attachment reference (downloaded later with the bot token)."""
+    return AttachmentRef(url=file.get("url_private_download") or file.get("url_private") or "",
+                         filename=file.get("name", ""), content_type=file.get("mimetype", ""),
+                         size=file.get("size"), file_id=file.get("id", ""))
+
+
+def image_file(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The first image file in a message, if any."""
+    return next((f for f in message.get("files") or [] if str(f.get("mimetype", "")).startswith("image/")), None)
+
+
+def modal_view(meta: dict[str, Any], chosen: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The `/video` form: prompt, duration, resolution, and an image upload (or the image already chosen)."""
+    def select(block: str, label: str, options: list[str], initial: str) -> dict[str, Any]:
+        opts = [{"text": {"type": "plain_text", "text": o}, "value": o.split()[0]} for o in options]
+        return {"type": "input", "block_id": block, "label": {"type": "plain_text", "text": label},
+                "element": {"type": "static_select", "action_id": block, "options": opts,
+                            "initial_option": next(o for o in opts if o["value"] == initial)}}
+
+    blocks: list[dict[str, Any]] = [
+        {"type": "input", "block_id": "prompt", "optional": True, "label": {"type": "plain_text", "text": "Prompt"},
+         "element": {"type": "plain_text_input", "action_id": "prompt", "multiline": True, "max_length": 2000,
+                     "placeholder": {"type": "plain_text", "text": "What should happen in the video?"}}},
+        select("duration", "Duration", ["6 seconds", "10 seconds"], "6"),
+        select("resolution", "Resolution", ["768P", "1080P (6 seconds only)"], "768P"),
+    ]
+    if chosen is not None:
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": f"First frame: *{chosen.get('name', 'the image')}* from the message"}]})
+    else:
+        blocks.append({"type": "input", "block_id": "image", "optional": True,
+                       "label": {"type": "plain_text", "text": "First frame (optional)"},
+                       "element": {"type": "file_input", "action_id": "image", "max_files": 1,
+                                   "filetypes": ["png", "jpg", "jpeg", "webp"]}})
+    return {"type": "modal", "callback_id": MODAL_ID, "private_metadata": json.dumps(meta),
+            "title": {"type": "plain_text", "text": "Make a video"},
+            "submit": {"type": "plain_text", "text": "Make it"},
+            "close": {"type": "plain_text", "text": "Cancel"}, "blocks": blocks}
+
+
+def status_message(view: StatusView) -> tuple[str, list[dict[str, Any]]]:
+    """A job's status as fallback text and Block Kit."""
+    options = f"{view.duration} s · {view.resolution}" + (" · from an image" if view.has_image else "")
+    if not view.prompt_optimizer:
+        options += " · optimizer off"
+    if view.fast_pretreatment:
+        options += " · fast"
+    state = f"*{view.status_label}* · {human_duration(view.elapsed_seconds)}"
+    if view.queue_position:
+        state += f" · #{view.queue_position} in line"
+    if view.error:
+        state += f"\n{view.error}"
+    credits = f"{view.cost} credit(s)" + (f" · {view.credits_left} left today" if view.credits_left is not None
+                                          else "")
+    prompt = view.prompt or "_(animate the image)_"
+    text = f"Video for <@{view.user_id}>: {view.status_label}"
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"<@{view.user_id}>: {prompt[:2900]}"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": options}, {"type": "mrkdwn", "text": credits},
+                                         {"type": "mrkdwn", "text": f"job `{view.job_id}`"}]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": state}},
+    ]
+    return text, blocks
+
+
+def regenerate_blocks(job_id: str, cost: int) -> list[dict[str, Any]]:
+    """The Regenerate button under a delivered video; the job id rides in its value."""
+    return [{"type": "actions", "block_id": f"regen-{job_id}", "elements": [
+        {"type": "button", "action_id": REGENERATE, "value": job_id,
+         "text": {"type": "plain_text", "text": f"Regenerate ({cost} credit{'s' if cost != 1 else ''})"}}]}]
+
+
+def _base(team: str, channel: str, user: str, name: str) -> dict[str, Any]:
+    return {"platform": PLATFORM, "workspace_id": team, "channel_id": channel, "user_id": user, "user_name": name}
+
+
+def _video(text: str, base: dict[str, Any], files: tuple[AttachmentRef, ...]) -> CommandRequest:
+    args = parse_video_args(text)
+    if args.image:
+        raise InvalidRequest(NO_URLS)
+    return CommandRequest(command="video", prompt=args.prompt, duration=args.duration, resolution=args.resolution,
+                          prompt_optimizer=args.prompt_optimizer, fast_pretreatment=args.fast_pretreatment,
+                          attachments=files, **base)
