@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 import socket
@@ -10,6 +11,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import av
 import httpx
 import pytest
 from PIL import Image
@@ -17,8 +19,10 @@ from PIL import Image
 from adapters.slack.app import SlackAdapter
 from bot import messages
 from bot.jobs import JobStatus
+from bot.providers.minimax import MiniMaxProvider
 from bot.runtime import open_runtime
 from tests.conftest import make_settings
+from tests.fakes.minimax import FakeMiniMax
 from tests.fakes.slack import FakeSlack, sign
 
 SECRET = "fake-signing-secret-0123"
@@ -44,15 +48,16 @@ def opened_view(fake: FakeSlack) -> dict:
 class Bot:
     """A runtime plus the Slack adapter in HTTP mode, and a client that sends signed requests."""
 
-    def __init__(self, tmp_path: Path, fake: FakeSlack, **settings: object) -> None:
+    def __init__(self, tmp_path: Path, fake: FakeSlack, provider=None, **settings: object) -> None:
         self.fake = fake
+        self.provider = provider
         self.port = free_port()
         self.settings = make_settings(
             tmp_path, slack_bot_token=fake.bot_token, slack_signing_secret=SECRET, slack_api_url=fake.api_url,
             slack_port=self.port, local_delay_seconds=0.3, poll_first_seconds=0.2, poll_max_seconds=0.4, **settings)
 
     async def __aenter__(self) -> Bot:
-        self._rt = open_runtime(self.settings)
+        self._rt = open_runtime(self.settings, provider=self.provider)
         self.rt = await self._rt.__aenter__()
         self.adapter = SlackAdapter(self.settings, self.rt)
         await self.adapter.start()
@@ -114,6 +119,9 @@ async def test_video_command_acked_at_once_then_delivered_in_the_thread(tmp_path
         (upload,) = fake.uploads.values()
         assert upload["thread_ts"] == root["ts"] and upload["channel"] == "C1"
         assert upload["size"] == Path(job.video_path).stat().st_size
+        assert {"files.getUploadURLExternal", "files.completeUploadExternal"} <= set(fake.methods())
+        with av.open(upload["path"]) as container:  # the bytes Slack received are a real video
+            assert container.streams.video[0].codec_context.name == "h264"
         assert upload["comment"].startswith("<@U1> here is your video")
         await fake.wait_for(lambda: "Delivered" in json.dumps(fake.messages["C1"][0]["blocks"]))
         buttons = [m for m in fake.messages["C1"] if m.get("blocks") and "hailuo_regenerate" in json.dumps(m["blocks"])]
@@ -143,8 +151,21 @@ async def test_bad_input_answered_privately_and_free(tmp_path: Path, fake: FakeS
         assert "chat.postMessage" not in fake.methods() and await bot.jobs() == []
 
 
-async def test_modal_with_an_uploaded_image(tmp_path: Path, fake: FakeSlack) -> None:
-    async with Bot(tmp_path, fake) as bot:
+async def test_over_quota_user_told_and_not_charged(tmp_path: Path, fake: FakeSlack) -> None:
+    async with Bot(tmp_path, fake, quota_user_daily_credits=1) as bot:
+        await bot.slash("a long film --duration 10")
+        await fake.wait_for(lambda: len(fake.responses) == 1)
+        assert "you have 1 left today (daily limit 1)" in fake.responses[0]["text"]
+        assert "chat.postMessage" not in fake.methods() and await bot.jobs() == []
+        await bot.slash("quota")
+        await fake.wait_for(lambda: len(fake.responses) == 2)
+        assert "used 0 of 1 credit(s)" in fake.responses[1]["text"]
+
+
+async def test_modal_with_an_uploaded_image(tmp_path: Path, fake: FakeSlack, sample_mp4: bytes) -> None:
+    minimax = await FakeMiniMax(video=sample_mp4).start()
+    provider = MiniMaxProvider(minimax.api_key, minimax.base_url)
+    async with Bot(tmp_path, fake, provider) as bot:
         await bot.slash("")
         await fake.wait_for(lambda: "views.open" in fake.methods())
         view = opened_view(fake)
@@ -163,6 +184,10 @@ async def test_modal_with_an_uploaded_image(tmp_path: Path, fake: FakeSlack) -> 
         await bot.until_delivered()
         (job,) = await bot.jobs()
         assert job.request.first_frame is not None and job.request.prompt == "slow zoom"
+    await minimax.stop()
+    sent = minimax.submissions[0]
+    assert sent["first_frame_image"] == "data:image/png;base64," + base64.b64encode(png()).decode()
+    assert sent["prompt"] == "slow zoom"
 
 
 async def test_mention_with_an_image_and_a_non_image(tmp_path: Path, fake: FakeSlack) -> None:
