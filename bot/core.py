@@ -92,6 +92,17 @@ class Core:
 
     # -- commands -----------------------------------------------------------------------
 
+    def contract_error(self, req: CommandRequest) -> str | None:
+        """The first contract rule a video request breaks, found without any I/O, or None."""
+        try:
+            if len(req.attachments) > 1:
+                raise InvalidRequest(messages.IMAGE_TOO_MANY)
+            VideoRequest.build(req.prompt, duration=req.duration, resolution=req.resolution,
+                               has_image=bool(req.attachments))
+        except InvalidRequest as exc:
+            return str(exc)
+        return None
+
     async def precheck(self, req: CommandRequest) -> Reply | None:
         """The checks a video request can fail without any download: a refusal Reply, or None.
 

@@ -1,0 +1,195 @@
+"""Wire discord.py to the core: app commands registered once in setup_hook, answers inside 3 s."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+
+from adapters.discord import translate as t
+from adapters.discord.port import DiscordPort, RegenerateButton, status_ref
+from bot.commands import CommandRequest
+from bot.config import Settings
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API = "https://discord.com/api/v10"
+DEFAULT_GATEWAY = "wss://gateway.discord.gg/"
+NO_IMAGE = "That message has no image I can animate. Pick a message with a PNG, JPEG or WebP picture."
+READY_TIMEOUT = 60.0
+
+
+class AnimateModal(discord.ui.Modal, title="Animate image"):
+    """Asks for the prompt after `Animate image` on a message; the image comes from that message."""
+
+    prompt: discord.ui.TextInput = discord.ui.TextInput(
+        label="What should happen?", style=discord.TextStyle.paragraph, required=False, max_length=2000,
+        placeholder="Slow zoom in, leaves drifting in the wind")
+
+    def __init__(self, adapter: DiscordAdapter, image: dict[str, Any]) -> None:
+        super().__init__()
+        self.adapter = adapter
+        self.image = image
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        req = self.adapter.request(interaction, "video", prompt=self.prompt.value or None,
+                                   attachments=(t.attachment(self.image),))
+        await self.adapter.start_video(interaction, req)
+
+
+class HailuoClient(discord.Client):
+    """The discord.py client: registers the commands once, in setup_hook, never in on_ready."""
+
+    def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        super().__init__(intents=intents, **options)
+        self.adapter = adapter
+        self.tree = app_commands.CommandTree(self)
+
+    async def setup_hook(self) -> None:
+        self.adapter.register(self.tree)
+        self.add_dynamic_items(RegenerateButton)
+        guilds = self.adapter.settings.guild_ids
+        for guild_id in guilds:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        if not guilds:
+            await self.tree.sync()
+
+
+class DiscordAdapter:
+    """The Discord side of the bot: /video, /video-quota, /video-history, Animate image, Regenerate."""
+
+    def __init__(self, settings: Settings, rt: Runtime) -> None:
+        self.settings = settings
+        self.rt = rt
+        self.client: HailuoClient | None = None
+
+    async def start(self) -> None:
+        """Log in (a bad token fails here, plainly), connect the gateway, register the port."""
+        if self.settings.discord_api_base_url != DEFAULT_API:
+            discord.http.Route.BASE = self.settings.discord_api_base_url.rstrip("/")
+        if self.settings.discord_gateway_url != DEFAULT_GATEWAY:
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.discord_gateway_url)
+        self.client = HailuoClient(self, guild_ready_timeout=0.5, chunk_guilds_at_startup=False)
+        self.port = DiscordPort(self.client, self.settings.discord_api_base_url)
+        self.rt.ports[t.PLATFORM] = self.port
+        token = self.settings.discord_token.get_secret_value()  # type: ignore[union-attr]
+        try:
+            await self.client.login(token)
+            self.rt.supervisor.start(self.client.connect(reconnect=True), name="discord-gateway")
+            await asyncio.wait_for(self.client.wait_until_ready(), READY_TIMEOUT)
+        except discord.LoginFailure:
+            await self.aclose()
+            raise ValueError("Discord refused DISCORD_TOKEN (improper token): copy it again from the "
+                             "Developer Portal, Bot page") from None
+        except BaseException:
+            await self.aclose()
+            raise
+        log.info("Discord connected as %s", self.client.user)
+
+    async def aclose(self) -> None:
+        """Close the gateway and HTTP sessions."""
+        self.rt.ports.pop(t.PLATFORM, None)
+        if self.client is not None:
+            await self.client.close()
+        await self.port.aclose()
+
+    def register(self, tree: app_commands.CommandTree) -> None:
+        """Add the commands to the tree (called once, from setup_hook)."""
+
+        @tree.command(name="video", description="Make a short video with Hailuo 2.3 (attach an image to animate it)")
+        @app_commands.describe(prompt="What the video should show (up to 2000 characters)",
+                               image="A PNG, JPEG or WebP picture to use as the first frame",
+                               duration="6 or 10 seconds", resolution="768P, or 1080P (6 s only)",
+                               prompt_optimizer="Let the model polish your prompt (default on)",
+                               fast_pretreatment="Shorter prompt optimisation (default off)")
+        @app_commands.choices(duration=[app_commands.Choice(name="6 seconds", value=6),
+                                        app_commands.Choice(name="10 seconds", value=10)],
+                              resolution=[app_commands.Choice(name="768P", value="768P"),
+                                          app_commands.Choice(name="1080P (6 s only)", value="1080P")])
+        async def video(interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 2000] | None = None,
+                        image: discord.Attachment | None = None, duration: app_commands.Choice[int] | None = None,
+                        resolution: app_commands.Choice[str] | None = None, prompt_optimizer: bool | None = None,
+                        fast_pretreatment: bool | None = None) -> None:
+            data = interaction.data or {}
+            req = t.video_request(data, **self._who(interaction), upload_limit=interaction.filesize_limit,  # type: ignore[arg-type]
+                                  permissions=interaction.permissions.value)
+            await self.start_video(interaction, req)
+
+        @tree.command(name="video-quota", description="Your video credits today")
+        async def quota(interaction: discord.Interaction) -> None:
+            await self._private(interaction, self.request(interaction, "quota"))
+
+        @tree.command(name="video-history", description="Your recent videos")
+        async def history(interaction: discord.Interaction) -> None:
+            await self._private(interaction, self.request(interaction, "history"))
+
+        @tree.context_menu(name="Animate image")
+        async def animate(interaction: discord.Interaction, message: discord.Message) -> None:
+            image = next((a for a in message.attachments if (a.content_type or "").startswith("image/")), None)
+            if image is None:
+                await interaction.response.send_message(NO_IMAGE, ephemeral=True)
+                return
+            raw = {"id": image.id, "filename": image.filename, "size": image.size, "url": image.url,
+                   "content_type": image.content_type}
+            await interaction.response.send_modal(AnimateModal(self, raw))
+
+    # -- flows ----------------------------------------------------------------------------
+
+    def request(self, interaction: discord.Interaction, command: str, **extra: Any) -> CommandRequest:
+        """A request from whoever is behind this interaction."""
+        return t.simple_request(command, **self._who(interaction), upload_limit=interaction.filesize_limit,
+                                is_admin=t.is_admin(interaction.permissions.value), **extra)
+
+    async def start_video(self, interaction: discord.Interaction, req: CommandRequest) -> None:
+        """Answer at once; the original response becomes the status message and a thread opens from it."""
+        if req.command == "video" and (problem := self.rt.core.contract_error(req)):
+            await interaction.response.send_message(problem, ephemeral=True)  # no I/O needed to say no
+            return
+        await interaction.response.defer(thinking=True)
+        refusal = await self.rt.core.precheck(req) if req.command == "video" else None
+        reply = refusal or await self.rt.core.handle(req)
+        if not reply.ok or reply.job_id is None or reply.view is None:
+            await interaction.followup.send(reply.text, ephemeral=True)
+            await interaction.delete_original_response()
+            return
+        try:
+            message = await interaction.edit_original_response(embed=t.status_embed(reply.view))
+        except discord.HTTPException as exc:
+            # The job is accepted and will be delivered in the channel all the same.
+            log.warning("job %s: could not show the status (%s)", reply.job_id, exc.code)
+            return
+        thread_id = None
+        if not isinstance(interaction.channel, discord.Thread):
+            try:
+                name = (reply.view.prompt or "animated image")[:90]
+                thread = await message.create_thread(name=name, auto_archive_duration=1440)
+                thread_id = str(thread.id)
+            except discord.HTTPException as exc:
+                log.warning("job %s: no thread (%s); the result goes to the channel", reply.job_id, exc.code)
+        channel_id = str(interaction.channel_id)
+        await self.rt.core.bind(reply.job_id, status_message=status_ref(channel_id, str(message.id)),
+                                thread_id=thread_id)
+
+    async def regenerate(self, interaction: discord.Interaction, job_id: str) -> None:
+        """The Regenerate button: the same settings, charged again, in a new status message and thread."""
+        # Pressed in a job's thread, the new status and video stay in that thread.
+        await self.start_video(interaction, self.request(interaction, "regenerate", job_id=job_id))
+
+    async def _private(self, interaction: discord.Interaction, req: CommandRequest) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        reply = await self.rt.core.handle(req)
+        await interaction.edit_original_response(content=reply.text[:2000])
+
+    @staticmethod
+    def _who(interaction: discord.Interaction) -> dict[str, str]:
+        return {"guild_id": str(interaction.guild_id or "dm"), "channel_id": str(interaction.channel_id),
+                "user_id": str(interaction.user.id), "user_name": interaction.user.name}

@@ -1,0 +1,163 @@
+"""Discord's ChatPort: everything after the first answer goes through the bot token, never the interaction's."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import discord
+import httpx
+
+from adapters.discord.translate import PLATFORM, REGENERATE_ID, status_embed
+from bot.ports import AttachmentRef, DeliveryFailed, MessageRef, StatusView, ThreadRef, VideoPost
+from bot.reencode import reencode_to_fit
+
+log = logging.getLogger(__name__)
+
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+LINK_LIFETIME = 3600  # MiniMax download addresses last about an hour (some reports say nine)
+# Errors that mean "not this place": the thread or channel is gone, archived, or closed to the bot.
+ELSEWHERE = {10003, 50001, 50013, 50083, 160005}
+TOO_LARGE = "The video is too large for this server's upload limit ({mb:.1f} MB)."
+LINK_TEXT = "<@{user}> your video is too large to upload here; download it until <t:{until}:t> (<t:{until}:R>): {link}"
+
+
+def status_ref(channel_id: str, message_id: str) -> MessageRef:
+    """How a status message is bound to its job: editing it needs both its channel and its id."""
+    return MessageRef(channel_id, f"{channel_id}:{message_id}")
+
+
+class RegenerateButton(discord.ui.DynamicItem[discord.ui.Button], template=r"hailuo:regen:(?P<job>[0-9a-f]{6,32})"):
+    """A Regenerate button that still works after a restart: the job id rides in its custom_id."""
+
+    def __init__(self, job_id: str, cost: int | None = None) -> None:
+        label = "Regenerate" if cost is None else f"Regenerate ({cost} credit{'s' if cost != 1 else ''})"
+        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary, emoji="\U0001f501",
+                                           custom_id=REGENERATE_ID.format(job=job_id)))
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> RegenerateButton:
+        return cls(match["job"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.client.adapter.regenerate(interaction, self.job_id)  # type: ignore[attr-defined]
+
+
+class DiscordPort:
+    """Posts, edits and downloads for the core, on neutral references."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: discord.Client, api_base_url: str) -> None:
+        self.client = client
+        api_host = urlsplit(api_base_url).hostname or ""
+        self.file_hosts = {"cdn.discordapp.com", "media.discordapp.net"} | ({api_host} - {"discord.com"})
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0), follow_redirects=False)
+
+    @property
+    def connected(self) -> bool:
+        """True while the gateway session is up."""
+        return self.client.is_ready() and not self.client.is_closed()
+
+    def _channel(self, channel_id: str) -> discord.PartialMessageable:
+        return self.client.get_partial_messageable(int(channel_id))
+
+    async def edit_status(self, ref: MessageRef, view: StatusView) -> None:
+        """Edit the status embed through the channel endpoint (works long after the interaction expired)."""
+        channel_id, _, message_id = ref.message_id.partition(":")
+        await self._channel(channel_id).get_partial_message(int(message_id)).edit(embed=status_embed(view))
+
+    async def post_video(self, to: ThreadRef, video: VideoPost) -> MessageRef:
+        """Post the MP4 in the thread (or the channel), re-encoded to fit the upload limit, else a link."""
+        limit = video.upload_limit or DEFAULT_UPLOAD_LIMIT
+        path = Path(video.path)
+        for attempt in range(3):
+            if path.stat().st_size > limit:
+                fitted = path.with_name(f"{path.stem}-fit{attempt}.mp4")
+                target = int(limit * (0.9**attempt))
+                if not await asyncio.to_thread(reencode_to_fit, Path(video.path), fitted, target):
+                    return await self._post_link(to, video, limit)
+                path = fitted
+            try:
+                return await self._send_somewhere(to, video, path)
+            except discord.HTTPException as exc:
+                if exc.status != 413 and exc.code != 40005:
+                    raise
+                limit = int(min(limit, path.stat().st_size) * 0.9)  # the real limit is lower than we were told
+        return await self._post_link(to, video, limit)
+
+    async def _send_somewhere(self, to: ThreadRef, video: VideoPost, path: Path) -> MessageRef:
+        content = f"<@{video.user_id}> {video.caption}"
+        places = [p for p in (to.thread_id, to.channel_id) if p]
+        for place in places:
+            view = discord.ui.View(timeout=None)
+            view.add_item(RegenerateButton(video.job_id, video.cost))
+            try:
+                message = await self._channel(place).send(
+                    content, file=discord.File(path, filename=video.filename), view=view,
+                    allowed_mentions=discord.AllowedMentions(users=True, everyone=False, roles=False))
+                return MessageRef(place, str(message.id))
+            except (discord.NotFound, discord.Forbidden, discord.HTTPException) as exc:
+                if getattr(exc, "code", None) not in ELSEWHERE and not isinstance(exc, discord.NotFound):
+                    raise
+                log.warning("job %s: cannot post in %s (%s); trying elsewhere", video.job_id, place, exc.code)
+        raise DeliveryFailed("no channel left to post the video in", permanent=True)
+
+    async def _post_link(self, to: ThreadRef, video: VideoPost, limit: int) -> MessageRef:
+        if not video.link:
+            raise DeliveryFailed(TOO_LARGE.format(mb=limit / 1_048_576), permanent=True)
+        until = int(time.time()) + LINK_LIFETIME
+        text = LINK_TEXT.format(user=video.user_id, until=until, link=video.link)
+        for place in [p for p in (to.thread_id, to.channel_id) if p]:
+            try:
+                message = await self._channel(place).send(text)
+                return MessageRef(place, str(message.id))
+            except (discord.NotFound, discord.Forbidden):
+                continue
+        raise DeliveryFailed("no channel left to post the link in", permanent=True)
+
+    async def find_video(self, to: ThreadRef, job_id: str) -> MessageRef | None:
+        """Look through the thread's recent messages for this job's file (a restart must not post twice)."""
+        name = f"hailuo-{job_id}.mp4"
+        for place in [p for p in (to.thread_id, to.channel_id) if p]:
+            try:
+                async for message in self._channel(place).history(limit=50):
+                    if any(a.filename == name for a in message.attachments):
+                        return MessageRef(place, str(message.id))
+            except (discord.NotFound, discord.Forbidden):
+                continue
+        return None
+
+    async def notify(self, to: ThreadRef, user_id: str, text: str) -> None:
+        """Tell the requester something in the thread (or the channel when the thread is gone)."""
+        for place in [p for p in (to.thread_id, to.channel_id) if p]:
+            try:
+                await self._channel(place).send(f"<@{user_id}> {text}",
+                                                allowed_mentions=discord.AllowedMentions(users=True))
+                return
+            except (discord.NotFound, discord.Forbidden):
+                continue
+
+    async def fetch_attachment(self, att: AttachmentRef, max_bytes: int) -> AsyncIterator[bytes]:
+        """Stream an attachment from Discord's CDN (only there), size-capped."""
+        parts = urlsplit(att.url)
+        if parts.scheme not in ("https", "http") or parts.hostname not in self.file_hosts:
+            raise PermissionError("not a Discord attachment address")
+        async with self._http.stream("GET", att.url) as response:
+            if response.status_code != 200:
+                raise PermissionError(f"Discord refused the attachment (HTTP {response.status_code})")
+            total = 0
+            async for chunk in response.aiter_bytes(1 << 16):
+                total += len(chunk)
+                yield chunk
+                if total >= max_bytes:
+                    return
+
+    async def aclose(self) -> None:
+        """Close the download client."""
+        await self._http.aclose()

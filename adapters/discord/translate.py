@@ -1,0 +1,99 @@
+"""Pure translation between Discord interaction data and the core's neutral values, and embeds out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.commands import CommandRequest
+from bot.ports import AttachmentRef, StatusView
+from bot.quota import human_duration
+
+PLATFORM = "discord"
+MANAGE_GUILD = 1 << 5
+ADMINISTRATOR = 1 << 3
+REGENERATE_ID = "hailuo:regen:{job}"
+ANIMATE_MODAL_ID = "hailuo:animate:{channel}:{message}"
+# The permissions the bot asks for in its invite, and why (see the README).
+PERMISSIONS = {
+    "view_channel": 1 << 10,  # see the channel a command came from
+    "send_messages": 1 << 11,  # status messages and results
+    "embed_links": 1 << 14,  # the status embed
+    "attach_files": 1 << 15,  # the MP4
+    "read_message_history": 1 << 16,  # find an earlier post after a restart; Animate image
+    "create_public_threads": 1 << 35,  # one thread per job
+    "send_messages_in_threads": 1 << 38,  # post the result into it
+}
+PERMISSIONS_INTEGER = sum(PERMISSIONS.values())
+
+
+def options(data: dict[str, Any]) -> dict[str, Any]:
+    """A slash command's options by name; an attachment option is replaced by its resolved object."""
+    resolved = (data.get("resolved") or {}).get("attachments") or {}
+    values: dict[str, Any] = {}
+    for option in data.get("options") or []:
+        value = option.get("value")
+        values[option["name"]] = resolved.get(str(value), value) if option.get("type") == 11 else value
+    return values
+
+
+def attachment(raw: dict[str, Any]) -> AttachmentRef:
+    """A Discord attachment object as a neutral reference."""
+    return AttachmentRef(url=raw.get("url") or raw.get("proxy_url") or "", filename=raw.get("filename", ""),
+                         content_type=raw.get("content_type") or "", size=raw.get("size"), file_id=str(raw.get("id")))
+
+
+def is_admin(permissions: int) -> bool:
+    """Manage Server or Administrator: who may regenerate anyone's video."""
+    return bool(permissions & (MANAGE_GUILD | ADMINISTRATOR))
+
+
+def video_request(data: dict[str, Any], *, guild_id: str, channel_id: str, user_id: str, user_name: str,
+                  upload_limit: int | None, permissions: int = 0) -> CommandRequest:
+    """`/video` as a request."""
+    opts = options(data)
+    image = opts.get("image")
+    return CommandRequest(
+        platform=PLATFORM, workspace_id=guild_id, channel_id=channel_id, user_id=user_id, user_name=user_name,
+        command="video", prompt=opts.get("prompt"), duration=opts.get("duration"), resolution=opts.get("resolution"),
+        prompt_optimizer=opts.get("prompt_optimizer"), fast_pretreatment=opts.get("fast_pretreatment"),
+        attachments=(attachment(image),) if isinstance(image, dict) else (), upload_limit=upload_limit,
+        is_admin=is_admin(permissions),
+    )
+
+
+def simple_request(command: str, *, guild_id: str, channel_id: str, user_id: str, **extra: Any) -> CommandRequest:
+    """Quota, history, regenerate and the like."""
+    return CommandRequest(platform=PLATFORM, workspace_id=guild_id, channel_id=channel_id, user_id=user_id,
+                          command=command, **extra)
+
+
+def first_image(message: dict[str, Any]) -> dict[str, Any] | None:
+    """The first image attachment of a message payload, if any."""
+    for att in message.get("attachments") or []:
+        if str(att.get("content_type") or "").startswith("image/"):
+            return att
+    return None
+
+
+def status_embed(view: StatusView) -> discord.Embed:
+    """A job's status as an embed."""
+    colour = {"delivered": 0x2ECC71, "failed": 0xE74C3C, "expired": 0xE67E22}.get(view.status, 0x5865F2)
+    embed = discord.Embed(title=view.status_label, description=(view.prompt or "*(animate the image)*")[:4000],
+                          colour=colour)
+    settings = f"{view.duration} s · {view.resolution}" + (" · from an image" if view.has_image else "")
+    if not view.prompt_optimizer:
+        settings += " · optimizer off"
+    if view.fast_pretreatment:
+        settings += " · fast"
+    embed.add_field(name="Settings", value=settings)
+    embed.add_field(name="Elapsed", value=human_duration(view.elapsed_seconds))
+    if view.queue_position:
+        embed.add_field(name="Place in line", value=f"#{view.queue_position}")
+    credits = f"{view.cost}" + (f" ({view.credits_left} left today)" if view.credits_left is not None else "")
+    embed.add_field(name="Credits", value=credits)
+    if view.error:
+        embed.add_field(name="Why", value=view.error[:1000], inline=False)
+    embed.set_footer(text=f"job {view.job_id}")
+    return embed

@@ -1,0 +1,352 @@
+"""A local fake Discord: REST and gateway on one ephemeral port, for the real discord.py client."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import json
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import discord
+from aiohttp import web
+
+APP_ID = "111111111111111111"
+GUILD_ID = "222222222222222222"
+CHANNEL_ID = "333333333333333333"
+
+
+def snowflake() -> str:
+    """A fresh snowflake (ids made from small numbers look expired to discord.py)."""
+    snowflake.n = getattr(snowflake, "n", 0) + 1  # type: ignore[attr-defined]
+    return str(discord.utils.time_snowflake(discord.utils.utcnow()) + snowflake.n)  # type: ignore[attr-defined]
+
+
+def user(uid: str, name: str) -> dict[str, Any]:
+    return {"id": uid, "username": name, "discriminator": "0", "avatar": None, "global_name": name}
+
+
+@dataclass
+class FakeDiscord:
+    """Records every REST call in `calls`; keeps channels, messages and threads like Discord does."""
+
+    token: str = "fake-bot-token"
+    calls: list[tuple[str, str, Any]] = field(default_factory=list)
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    callbacks: list[dict[str, Any]] = field(default_factory=list)
+    upload_limit: int = 25 * 1024 * 1024
+    forbid_threads: bool = False
+    faults: list[tuple[str, str, int, dict[str, Any]]] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.bot = user(APP_ID, "hailuo")
+        self.channels[CHANNEL_ID] = {"id": CHANNEL_ID, "type": 0, "guild_id": GUILD_ID, "name": "general",
+                                     "position": 0}
+        self._seq = itertools.count(1)
+        self._dir = Path(tempfile.mkdtemp(prefix="fake-discord-"))
+        self._ws: web.WebSocketResponse | None = None
+        self._originals: dict[str, str] = {}  # interaction token -> message id
+        app = web.Application(client_max_size=1024**3)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        app.router.add_get("/attachments/{name}", self._attachment)
+        self._runner = web.AppRunner(app)
+
+    async def start(self) -> FakeDiscord:
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.api_url = f"{self.base}/api/v10"
+        self.gateway_url = f"ws://127.0.0.1:{self.port}/gateway"
+        return self
+
+    async def stop(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        await self._runner.cleanup()
+
+    # -- helpers for tests ------------------------------------------------------------------
+
+    def add_attachment(self, name: str, data: bytes, content_type: str) -> dict[str, Any]:
+        path = self._dir / name
+        path.write_bytes(data)
+        self.files[name] = path
+        url = f"{self.base}/attachments/{name}"
+        return {"id": snowflake(), "filename": name, "size": len(data), "content_type": content_type, "url": url,
+                "proxy_url": url}
+
+    def fail_next(self, method: str, pattern: str, status: int, body: dict[str, Any]) -> None:
+        """The next request matching `method` and the path regex answers with this error."""
+        self.faults.append((method, pattern, status, body))
+
+    def delete_channel(self, channel_id: str) -> None:
+        self.channels.pop(channel_id, None)
+
+    def messages_in(self, channel_id: str) -> list[dict[str, Any]]:
+        return self.messages.get(channel_id, [])
+
+    def paths(self, method: str | None = None) -> list[str]:
+        return [p for m, p, _ in self.calls if method is None or m == method]
+
+    async def wait_for(self, predicate, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; calls: {[(m, p) for m, p, _ in self.calls][-15:]}")
+            await asyncio.sleep(0.02)
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        assert self._ws is not None, "the client is not connected"
+        await self._ws.send_json({"op": 0, "t": event, "s": next(self._seq), "d": data})
+
+    def interaction(self, kind: int, data: dict[str, Any], *, user_id: str = "444444444444444444",
+                    permissions: str = "0", channel_id: str = CHANNEL_ID, limit: int | None = None,
+                    message: dict[str, Any] | None = None) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload from a guild member (permissions as a bit string)."""
+        payload = {
+            "id": snowflake(), "application_id": APP_ID, "type": kind, "token": f"tok-{snowflake()}", "version": 1,
+            "attachment_size_limit": limit or self.upload_limit, "guild_id": GUILD_ID, "channel_id": channel_id,
+            "channel": self.channels.get(channel_id, {"id": channel_id, "type": 0, "guild_id": GUILD_ID,
+                                                      "name": "x", "position": 0}),
+            "member": {"user": user(user_id, f"user{user_id[-2:]}"), "roles": [], "flags": 0,
+                       "joined_at": "2024-01-01T00:00:00+00:00", "permissions": permissions},
+            "app_permissions": "2147483647", "locale": "en-US", "context": 0, "data": data,
+        }
+        if message is not None:
+            payload["message"] = message
+        return payload
+
+    # -- gateway ----------------------------------------------------------------------------
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws = ws
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+        async for msg in ws:
+            frame = json.loads(msg.data)
+            if frame["op"] == 1:
+                await ws.send_json({"op": 11})
+            elif frame["op"] == 2:
+                await self.dispatch("READY", {"v": 10, "user": {**self.bot, "bot": True}, "session_id": "fake",
+                                              "guilds": [{"id": GUILD_ID, "unavailable": True}],
+                                              "resume_gateway_url": self.gateway_url,
+                                              "application": {"id": APP_ID, "flags": 0}})
+                await self.dispatch("GUILD_CREATE", {"id": GUILD_ID, "name": "guild", "unavailable": False,
+                                                     "owner_id": "1", "channels": list(self.channels.values()),
+                                                     "roles": [], "members": [], "threads": []})
+            elif frame["op"] == 6:
+                await self.dispatch("RESUMED", {})
+        return ws
+
+    # -- REST -------------------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        tail, method = request.match_info["tail"], request.method
+        body = await self._body(request)
+        self.calls.append((method, tail, body))
+        for i, (m, pattern, status, error) in enumerate(self.faults):
+            if m == method and re.fullmatch(pattern, tail):
+                del self.faults[i]
+                return _json(error, status)
+        if not tail.startswith(("interactions/", "webhooks/")) and request.headers.get("Authorization") != \
+                f"Bot {self.token}":
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        for pattern, handler in self._routes():
+            match = re.fullmatch(pattern, f"{method} {tail}")
+            if match:
+                return await handler(body, *match.groups())
+        return _json({"message": "404: Not Found", "code": 0}, 404)
+
+    def _routes(self):
+        return [
+            (r"GET users/@me", self._me),
+            (r"GET oauth2/applications/@me", self._app),
+            (r"GET applications/@me", self._app),
+            (r"PUT applications/\d+(?:/guilds/(\d+))?/commands", self._sync),
+            (r"GET applications/\d+(?:/guilds/(\d+))?/commands", self._get_commands),
+            (r"POST interactions/(\d+)/([^/]+)/callback", self._callback),
+            (r"PATCH webhooks/\d+/([^/]+)/messages/@original", self._edit_original),
+            (r"GET webhooks/\d+/([^/]+)/messages/@original", self._get_original),
+            (r"DELETE webhooks/\d+/([^/]+)/messages/@original", self._delete_original),
+            (r"POST webhooks/\d+/([^/]+)", self._followup),
+            (r"POST channels/(\d+)/messages/(\d+)/threads", self._thread_from_message),
+            (r"POST channels/(\d+)/messages", self._post),
+            (r"GET channels/(\d+)/messages", self._history),
+            (r"GET channels/(\d+)/messages/(\d+)", self._get_message),
+            (r"PATCH channels/(\d+)/messages/(\d+)", self._edit),
+            (r"GET channels/(\d+)", self._get_channel),
+        ]
+
+    async def _body(self, request: web.Request) -> Any:
+        if request.content_type.startswith("multipart/"):
+            reader = await request.multipart()
+            payload: dict[str, Any] = {}
+            files = []
+            async for part in reader:
+                if part.name == "payload_json":
+                    payload = json.loads(await part.text())
+                elif part.name and part.name.startswith("files["):
+                    path = self._dir / f"{snowflake()}-{part.filename}"
+                    digest, size = hashlib.sha256(), 0
+                    with path.open("wb") as out:
+                        while chunk := await part.read_chunk(1 << 16):
+                            digest.update(chunk)
+                            size += len(chunk)
+                            out.write(chunk)
+                    files.append({"filename": part.filename, "size": size, "sha256": digest.hexdigest(),
+                                  "path": str(path)})
+            payload["_files"] = files
+            return payload
+        raw = await request.read()
+        return json.loads(raw) if raw else None
+
+    def _message(self, channel: str, body: dict[str, Any], author: dict[str, Any] | None = None) -> dict[str, Any]:
+        files = body.get("_files") or []
+        attachments = []
+        for f in files:
+            name = Path(f["path"]).name
+            self.files[name] = Path(f["path"])
+            url = f"{self.base}/attachments/{name}"
+            attachments.append({"id": snowflake(), "filename": f["filename"], "size": f["size"], "url": url,
+                                "proxy_url": url, "sha256": f["sha256"], "path": f["path"]})
+        return {"id": snowflake(), "channel_id": channel, "type": 0, "content": body.get("content") or "",
+                "author": author or self.bot, "attachments": attachments, "embeds": body.get("embeds") or [],
+                "components": body.get("components") or [], "mentions": [], "mention_roles": [],
+                "timestamp": discord.utils.utcnow().isoformat(), "edited_timestamp": None, "flags": 0,
+                "tts": False, "mention_everyone": False, "pinned": False}
+
+    def _store(self, channel: str, body: dict[str, Any]) -> web.Response:
+        if channel not in self.channels:
+            return _json({"message": "Unknown Channel", "code": 10003}, 404)
+        if self.channels[channel].get("archived"):
+            return _json({"message": "Thread is archived", "code": 50083}, 400)
+        total = sum(f["size"] for f in body.get("_files") or [])
+        if total > self.upload_limit:
+            return _json({"message": "Request entity too large", "code": 40005}, 413)
+        message = self._message(channel, body)
+        self.messages.setdefault(channel, []).append(message)
+        return _json(message)
+
+    async def _me(self, body: Any) -> web.Response:
+        return _json({**self.bot, "bot": True, "flags": 0})
+
+    async def _app(self, body: Any) -> web.Response:
+        return _json({"id": APP_ID, "name": "hailuo", "description": "", "icon": None, "bot_public": True,
+                      "bot_require_code_grant": False, "owner": user("1", "owner"), "verify_key": "k", "flags": 0})
+
+    async def _sync(self, body: list[dict[str, Any]], guild: str | None) -> web.Response:
+        registered = [{"description": "", **c, "id": snowflake(), "application_id": APP_ID, "version": "1"}
+                      for c in body]
+        self.commands[guild or "global"] = registered
+        return _json(registered)
+
+    async def _get_commands(self, body: Any, guild: str | None) -> web.Response:
+        return _json(self.commands.get(guild or "global", []))
+
+    async def _callback(self, body: dict[str, Any], interaction_id: str, token: str) -> web.Response:
+        self.callbacks.append({"token": token, **body})
+        if body["type"] in (4, 5):  # the response becomes a message in the channel
+            channel = self._interaction_channel.get(token, CHANNEL_ID)
+            message = self._message(channel, body.get("data") or {})
+            ephemeral = bool((body.get("data") or {}).get("flags", 0) & 64)  # seen by one user, not the channel
+            self.messages.setdefault("ephemeral" if ephemeral else channel, []).append(message)
+            self._originals[token] = message["id"]
+        return _json({"interaction": {"id": interaction_id, "type": 2, "response_message_loading": body["type"] == 5,
+                                      "response_message_ephemeral": bool((body.get("data") or {}).get("flags"))}})
+
+    @property
+    def _interaction_channel(self) -> dict[str, str]:
+        return getattr(self, "_by_token", {})
+
+    def remember(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Note which channel an interaction came from (so its response lands there)."""
+        if not hasattr(self, "_by_token"):
+            self._by_token: dict[str, str] = {}
+        self._by_token[payload["token"]] = payload["channel_id"]
+        return payload
+
+    def _find(self, message_id: str) -> dict[str, Any] | None:
+        for messages in self.messages.values():
+            for m in messages:
+                if m["id"] == message_id:
+                    return m
+        return None
+
+    async def _edit_original(self, body: dict[str, Any], token: str) -> web.Response:
+        message = self._find(self._originals.get(token, ""))
+        if message is None:
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
+        message.update({k: v for k, v in body.items() if k in ("content", "embeds", "components")})
+        return _json(message)
+
+    async def _get_original(self, body: Any, token: str) -> web.Response:
+        message = self._find(self._originals.get(token, ""))
+        return _json(message) if message else _json({"message": "Unknown Message", "code": 10008}, 404)
+
+    async def _delete_original(self, body: Any, token: str) -> web.Response:
+        message_id = self._originals.pop(token, "")
+        for channel, messages in self.messages.items():
+            self.messages[channel] = [m for m in messages if m["id"] != message_id]
+        return web.Response(status=204)
+
+    async def _followup(self, body: dict[str, Any], token: str) -> web.Response:
+        message = self._message(self._interaction_channel.get(token, CHANNEL_ID), body)
+        message["flags"] = body.get("flags", 0)
+        self.messages.setdefault("followups", []).append(message)
+        return _json(message)
+
+    async def _post(self, body: dict[str, Any], channel: str) -> web.Response:
+        return self._store(channel, body)
+
+    async def _history(self, body: Any, channel: str) -> web.Response:
+        if channel not in self.channels:
+            return _json({"message": "Unknown Channel", "code": 10003}, 404)
+        return _json(list(reversed(self.messages.get(channel, [])))[:100])
+
+    async def _get_message(self, body: Any, channel: str, message_id: str) -> web.Response:
+        message = self._find(message_id)
+        return _json(message) if message else _json({"message": "Unknown Message", "code": 10008}, 404)
+
+    async def _edit(self, body: dict[str, Any], channel: str, message_id: str) -> web.Response:
+        message = self._find(message_id)
+        if message is None or message["channel_id"] != channel:
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
+        message.update({k: v for k, v in body.items() if k in ("content", "embeds", "components")})
+        message["edited_timestamp"] = discord.utils.utcnow().isoformat()
+        return _json(message)
+
+    async def _get_channel(self, body: Any, channel: str) -> web.Response:
+        found = self.channels.get(channel)
+        return _json(found) if found else _json({"message": "Unknown Channel", "code": 10003}, 404)
+
+    async def _thread_from_message(self, body: dict[str, Any], channel: str, message_id: str) -> web.Response:
+        if self.forbid_threads:
+            return _json({"message": "Missing Permissions", "code": 50013}, 403)
+        thread = {"id": message_id, "parent_id": channel, "guild_id": GUILD_ID, "owner_id": APP_ID,
+                  "name": body.get("name", "thread"), "type": 11, "message_count": 0, "member_count": 1,
+                  "thread_metadata": {"archived": False, "auto_archive_duration": body.get("auto_archive_duration",
+                                                                                            1440),
+                                      "archive_timestamp": discord.utils.utcnow().isoformat(), "locked": False}}
+        self.channels[message_id] = thread
+        return _json(thread)
+
+    async def _attachment(self, request: web.Request) -> web.StreamResponse:
+        path = self.files.get(request.match_info["name"])
+        if path is None:
+            return web.Response(status=404)
+        return web.FileResponse(path)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # discord.py compares the content type exactly: no charset suffix.
+    return web.Response(status=status, body=json.dumps(data).encode(), headers={"Content-Type": "application/json"})

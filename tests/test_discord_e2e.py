@@ -1,0 +1,244 @@
+"""The real discord.py client and the Discord adapter, end to end against a local fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import time
+from pathlib import Path
+
+import av
+import discord
+import pytest
+from PIL import Image
+
+from adapters.discord.app import DiscordAdapter
+from bot import messages
+from bot.jobs import JobStatus
+from bot.providers.minimax import MiniMaxProvider
+from bot.runtime import open_runtime
+from tests.conftest import make_settings
+from tests.fakes.discord import CHANNEL_ID, GUILD_ID, FakeDiscord, snowflake
+from tests.fakes.minimax import FakeMiniMax
+
+ALICE, BOB = "444444444444444444", "555555555555555555"
+
+
+def png(w: int = 640, h: int = 480) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (w, h), (200, 120, 40)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+class Bot:
+    """A runtime and the Discord adapter connected to the fake; helpers to send interactions."""
+
+    def __init__(self, tmp_path: Path, fake: FakeDiscord, provider=None, **settings: object) -> None:
+        self.fake = fake
+        self.provider = provider
+        values = {"local_delay_seconds": 0.3, "poll_first_seconds": 0.2, "poll_max_seconds": 0.4, **settings}
+        self.settings = make_settings(
+            tmp_path, discord_token=fake.token, discord_api_base_url=fake.api_url,
+            discord_gateway_url=fake.gateway_url, discord_guild_ids=GUILD_ID, **values)
+
+    async def __aenter__(self) -> Bot:
+        self._saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+        self._rt = open_runtime(self.settings, provider=self.provider)
+        self.rt = await self._rt.__aenter__()
+        self.adapter = DiscordAdapter(self.settings, self.rt)
+        await self.adapter.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.rt.poller.stop(5)
+        await self.adapter.aclose()
+        await self._rt.__aexit__(None, None, None)
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved
+
+    async def send(self, payload: dict) -> dict:
+        self.fake.remember(payload)
+        await self.fake.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    async def video(self, *, user: str = ALICE, attachment: dict | None = None, limit: int | None = None,
+                    **options: object) -> dict:
+        opts = [{"name": k, "type": {str: 3, int: 4, bool: 5}[type(v)], "value": v} for k, v in options.items()]
+        data = {"id": snowflake(), "name": "video", "type": 1, "options": opts}
+        if attachment is not None:
+            opts.append({"name": "image", "type": 11, "value": attachment["id"]})
+            data["resolved"] = {"attachments": {attachment["id"]: attachment}}
+        return await self.send(self.fake.interaction(2, data, user_id=user, limit=limit))
+
+    async def jobs(self) -> list:
+        return await self.rt.store.history("discord", ALICE, 50) + await self.rt.store.history("discord", BOB, 50)
+
+    async def until(self, predicate, seconds: float = 30) -> list:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            jobs = await self.jobs()
+            if predicate(jobs):
+                return jobs
+            await asyncio.sleep(0.05)
+        raise AssertionError([(j.id, j.status, j.error) for j in await self.jobs()])
+
+
+def delivered(n: int = 1):
+    return lambda jobs: sum(j.status is JobStatus.DELIVERED for j in jobs) >= n
+
+
+@pytest.fixture
+async def fake():
+    server = await FakeDiscord().start()
+    yield server
+    await server.stop()
+
+
+async def test_commands_synced_with_option_types_and_choices(tmp_path: Path, fake: FakeDiscord) -> None:
+    async with Bot(tmp_path, fake):
+        commands = {c["name"]: c for c in fake.commands[GUILD_ID]}
+        assert set(commands) == {"video", "video-quota", "video-history", "Animate image"}
+        options = {o["name"]: o for o in commands["video"]["options"]}
+        assert options["prompt"]["type"] == 3 and options["prompt"]["max_length"] == 2000
+        assert options["image"]["type"] == 11
+        assert options["duration"]["type"] == 4 and [c["value"] for c in options["duration"]["choices"]] == [6, 10]
+        assert [c["value"] for c in options["resolution"]["choices"]] == ["768P", "1080P"]
+        assert {o["name"] for o in options.values() if o["type"] == 5} == {"prompt_optimizer", "fast_pretreatment"}
+        assert commands["Animate image"]["type"] == 3
+        assert sum(p.startswith("applications/") and "commands" in p for p in fake.paths("PUT")) == 1
+
+
+async def test_video_answered_at_once_then_delivered_in_the_thread(tmp_path: Path, fake: FakeDiscord) -> None:
+    async with Bot(tmp_path, fake) as bot:
+        payload = await bot.video(prompt="a paper boat on a pond", duration=6)
+        await fake.wait_for(lambda: fake.callbacks, 3)
+        assert fake.callbacks[0]["type"] == 5  # deferred inside the deadline, before any other work
+        first_after = next(p for m, p, _ in fake.calls if p.startswith("interactions/"))
+        assert first_after.startswith(f"interactions/{payload['id']}/")
+        (job,) = await bot.until(delivered())
+        status = fake.messages_in(CHANNEL_ID)[0]
+        assert job.thread_id == status["id"]  # the thread was started from the status message
+        (post,) = [m for m in fake.messages_in(job.thread_id) if m["attachments"]]
+        assert post["content"].startswith(f"<@{ALICE}> here is your video")
+        assert post["attachments"][0]["filename"] == f"hailuo-{job.id}.mp4"
+        with av.open(post["attachments"][0]["path"]) as container:
+            assert container.streams.video[0].codec_context.name == "h264"
+        assert post["components"][0]["components"][0]["custom_id"] == f"hailuo:regen:{job.id}"
+        # the status embed was edited through the channel endpoint with the bot token
+        assert any(m == "PATCH" and p == f"channels/{CHANNEL_ID}/messages/{status['id']}" for m, p, _ in fake.calls)
+        await fake.wait_for(lambda: fake.messages_in(CHANNEL_ID)[0]["embeds"][0]["title"] == "Delivered")
+        assert [k for k, _, _ in await bot.rt.store.ledger(job.id)] == ["reserve", "capture"]
+
+
+async def test_image_attachment_reaches_the_provider_as_a_data_url(tmp_path: Path, fake: FakeDiscord,
+                                                                   sample_mp4: bytes) -> None:
+    minimax = await FakeMiniMax(video=sample_mp4).start()
+    provider = MiniMaxProvider(minimax.api_key, minimax.base_url)
+    async with Bot(tmp_path, fake, provider) as bot:
+        image = fake.add_attachment("frame.png", png(), "image/png")
+        await bot.video(attachment=image, prompt="slow zoom")
+        await bot.until(delivered())
+    await minimax.stop()
+    assert minimax.submissions[0]["first_frame_image"] == "data:image/png;base64," + base64.b64encode(png()).decode()
+
+
+async def test_bad_attachment_and_bad_options_get_private_errors_and_no_job(tmp_path: Path, fake: FakeDiscord) -> None:
+    async with Bot(tmp_path, fake, quota_user_daily_credits=1) as bot:
+        await bot.video(prompt="x", resolution="1080P", duration=10)
+        await fake.wait_for(lambda: fake.callbacks)
+        assert fake.callbacks[0]["type"] == 4 and fake.callbacks[0]["data"]["flags"] == 64
+        assert fake.callbacks[0]["data"]["content"] == messages.HD_ONLY_SHORT
+        notes = fake.add_attachment("notes.png", b"plain text, not a picture", "image/png")
+        await bot.video(attachment=notes)
+        await fake.wait_for(lambda: len(fake.messages.get("followups", [])) == 1)
+        followup = fake.messages["followups"][0]
+        assert followup["content"] == messages.IMAGE_NOT_IMAGE and followup["flags"] == 64
+        await bot.video(prompt="a long one", duration=10)
+        await fake.wait_for(lambda: len(fake.messages.get("followups", [])) == 2)
+        assert "you have 1 left today" in fake.messages["followups"][1]["content"]
+        assert await bot.jobs() == [] and fake.messages_in(CHANNEL_ID) == []
+
+
+async def test_over_the_upload_limit_is_re_encoded_to_fit(tmp_path: Path, fake: FakeDiscord) -> None:
+    async with Bot(tmp_path, fake) as bot:
+        fake.upload_limit = 250_000
+        await bot.video(prompt="static " * 200, resolution="1080P", limit=fake.upload_limit)
+        (job,) = await bot.until(delivered())
+        assert Path(job.video_path).stat().st_size > fake.upload_limit
+        (post,) = [m for m in fake.messages_in(job.thread_id) if m["attachments"]]
+        assert post["attachments"][0]["size"] <= fake.upload_limit
+        with av.open(post["attachments"][0]["path"]) as container:
+            assert abs(float(container.duration / av.time_base) - 6) <= 0.5
+
+
+async def test_no_thread_permission_delivers_in_the_channel(tmp_path: Path, fake: FakeDiscord) -> None:
+    async with Bot(tmp_path, fake) as bot:
+        fake.forbid_threads = True
+        await bot.video(prompt="windmills")
+        (job,) = await bot.until(delivered())
+        assert job.thread_id is None
+        assert any(m["attachments"] for m in fake.messages_in(CHANNEL_ID))
+
+
+async def test_deleted_thread_falls_back_to_the_channel(tmp_path: Path, fake: FakeDiscord) -> None:
+    async with Bot(tmp_path, fake, local_delay_seconds=1.0) as bot:
+        await bot.video(prompt="lanterns")
+        (job,) = await bot.until(lambda jobs: jobs and jobs[0].thread_id)
+        fake.delete_channel(job.thread_id)
+        (job,) = await bot.until(delivered())
+        assert any(m["attachments"] for m in fake.messages_in(CHANNEL_ID))
+
+
+async def test_regenerate_after_a_restart_only_for_the_requester_or_an_admin(tmp_path: Path, fake: FakeDiscord) -> None:
+    async with Bot(tmp_path, fake) as bot:
+        await bot.video(prompt="a red kite")
+        (job,) = await bot.until(delivered())
+    post = next(m for m in fake.messages_in(job.thread_id) if m["attachments"])
+
+    def press(user: str, permissions: str = "0") -> dict:
+        data = {"custom_id": f"hailuo:regen:{job.id}", "component_type": 2}
+        thread = fake.channels[job.thread_id]
+        return fake.interaction(3, data, user_id=user, permissions=permissions, channel_id=thread["id"],
+                                message=post)
+
+    async with Bot(tmp_path, fake) as bot:  # a new client on the same database
+        await bot.send(press(BOB))
+        await fake.wait_for(lambda: fake.messages.get("followups"))
+        assert fake.messages["followups"][-1]["content"] == messages.REGENERATE_NOT_YOURS
+        await bot.send(press(ALICE))
+        await bot.until(delivered(2))
+        await bot.send(press(BOB, permissions=str(1 << 5)))  # Manage Server
+        jobs = await bot.until(delivered(3))
+        assert sorted(j.user_id for j in jobs if j.regenerated_from == job.id) == [ALICE, BOB]
+
+
+async def test_job_older_than_the_interaction_token_is_still_delivered(tmp_path: Path, fake: FakeDiscord) -> None:
+    async with Bot(tmp_path, fake, local_delay_seconds=1.0) as bot:
+        payload = await bot.video(prompt="an old request")
+        await bot.until(lambda jobs: jobs and jobs[0].status_message_id)
+        # Fifteen minutes pass: the interaction token is dead; every later call must use the bot token.
+        fake.fail_next("PATCH", rf"webhooks/\d+/{payload['token']}/.*", 401, {"message": "Invalid Webhook Token",
+                                                                             "code": 50027})
+        fake.calls.clear()
+        (job,) = await bot.until(delivered())
+        assert not [p for p in fake.paths() if payload["token"] in p]
+
+
+async def test_animate_image_context_menu_opens_a_modal_then_makes_the_video(tmp_path: Path, fake: FakeDiscord) -> None:
+    async with Bot(tmp_path, fake) as bot:
+        image = fake.add_attachment("cat.png", png(), "image/png")
+        target = {"id": snowflake(), "channel_id": CHANNEL_ID, "type": 0, "content": "my cat",
+                  "author": {"id": ALICE, "username": "alice", "discriminator": "0", "avatar": None},
+                  "attachments": [image], "embeds": [], "mentions": [], "mention_roles": [],
+                  "timestamp": discord.utils.utcnow().isoformat(), "edited_timestamp": None, "flags": 0}
+        data = {"id": snowflake(), "name": "Animate image", "type": 3, "target_id": target["id"],
+                "resolved": {"messages": {target["id"]: target}}}
+        await bot.send(fake.interaction(2, data))
+        await fake.wait_for(lambda: fake.callbacks and fake.callbacks[-1]["type"] == 9)
+        modal = fake.callbacks[-1]["data"]
+        text_input = modal["components"][0]["components"][0]
+        submit = {"custom_id": modal["custom_id"], "components": [{"type": 1, "components": [
+            {"type": 4, "custom_id": text_input["custom_id"], "value": "the cat blinks"}]}]}
+        await bot.send(fake.interaction(5, submit))
+        (job,) = await bot.until(delivered())
+        assert job.request.prompt == "the cat blinks" and job.request.first_frame is not None
