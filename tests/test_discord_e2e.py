@@ -221,6 +221,7 @@ async def test_job_older_than_the_interaction_token_is_still_delivered(tmp_path:
                                                                              "code": 50027})
         fake.calls.clear()
         (job,) = await bot.until(delivered())
+        assert any(m["attachments"] for m in fake.messages_in(job.thread_id))
         assert not [p for p in fake.paths() if payload["token"] in p]
 
 
