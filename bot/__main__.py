@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--slack-http", action="store_true",
                      help="serve Slack over HTTP (POST /slack/events) even when SLACK_APP_TOKEN is set")
     run.add_argument("--port", type=int, help="the HTTP port for --slack-http (default SLACK_PORT; Heroku: $PORT)")
+    invite = sub.add_parser("discord-invite", help="print the URL that adds the bot to a Discord server")
+    invite.add_argument("--client-id", help="the application id (default: read from DISCORD_TOKEN)")
     sub.add_parser("check-provider", help="one cheap call: do the provider key, base URL and model work?")
     admin_cli.add_parsers(sub)
     ops_cli.add_parsers(sub)
@@ -50,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         "console": cli.console,
         "run": cli.run,
         "check-provider": cli.check_provider,
+        "discord-invite": cli.discord_invite,
         "quota": admin_cli.quota,
         "usage": admin_cli.usage,
         "db": ops_cli.db,

@@ -145,6 +145,23 @@ async def console(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def discord_invite(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the invite URL with the scopes and permissions the bot needs."""
+    from adapters.discord.invite import application_id_from_token, invite_url, permission_names
+
+    client_id = args.client_id
+    if client_id is None and settings.discord_token is not None:
+        client_id = application_id_from_token(settings.discord_token.get_secret_value())
+    if not client_id:
+        print("Set DISCORD_TOKEN, or pass --client-id (Developer Portal -> General Information -> "
+              "Application ID).", file=sys.stderr)
+        return 2
+    print(invite_url(client_id))
+    print("Scopes: bot, applications.commands. Permissions: " + ", ".join(permission_names()) + ".",
+          file=sys.stderr)
+    return 0
+
+
 async def check_provider(settings: Settings, args: argparse.Namespace) -> int:
     """Tell the operator, in plain words, whether the configured provider works."""
     supervisor = TaskSupervisor()
