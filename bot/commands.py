@@ -25,6 +25,7 @@ class CommandRequest:
     attachments: tuple[AttachmentRef, ...] = ()
     thread: ThreadRef | None = None
     job_id: str | None = None  # for status and regenerate
+    args: tuple[str, ...] = ()  # for admin: the action and its operands, ids already extracted
     upload_limit: int | None = None  # bytes the platform accepts per file here
     is_admin: bool = False
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import messages
+from bot.admin import handle_admin
 from bot.commands import CommandRequest, Reply
 from bot.config import Settings
 from bot.fairness import positions
@@ -62,6 +63,7 @@ class Core:
             "history": self._history,
             "status": self._status,
             "help": self._help,
+            "admin": self._admin,
         }.get(req.command)
         if handler is None:
             return Reply(messages.UNKNOWN_COMMAND.format(help=self.help_text()), ok=False, ephemeral=True)
@@ -255,6 +257,9 @@ class Core:
             for j in jobs
         )
         return Reply("\n".join(lines), ephemeral=True, lines=lines)
+
+    async def _admin(self, req: CommandRequest) -> Reply:
+        return await handle_admin(self, req)
 
     async def _help(self, req: CommandRequest) -> Reply:
         return Reply(self.help_text(), ephemeral=True)

@@ -95,3 +95,26 @@ HELP = (
     "Costs: 768P 6 s = {c1}, 768P 10 s = {c2}, 1080P 6 s = {c3} credit(s)."
 )
 RUN_POLLER_ONLY = "No chat adapter is configured (no DISCORD_TOKEN or SLACK_BOT_TOKEN); running the poller alone."
+
+ADMIN_ONLY = "Only workspace admins can use admin commands."
+ADMIN_HELP = (
+    "Admin commands: quota [user] (show); quota set CREDITS [user] (a user's, or without a user the "
+    "workspace's, daily credits); block USER; unblock USER; channels (list); channels allow CHANNEL; "
+    "channels remove CHANNEL; usage [DAYS]; log."
+)
+ADMIN_BAD = "I didn't understand that admin command. {help}"
+ADMIN_LIMIT_SET = "Daily credits for {who} set to {credits}."
+ADMIN_BLOCKED = "<@{user}> can no longer make videos here."
+ADMIN_UNBLOCKED = "<@{user}> can make videos here again."
+ADMIN_CHANNELS_NONE = "Videos can be made in every channel (no allow-list)."
+ADMIN_CHANNELS = "Videos can be made only in: {channels}."
+ADMIN_CHANNEL_ALLOWED = "<#{channel}> added to the channels where videos can be made."
+ADMIN_CHANNEL_REMOVED = "<#{channel}> removed from the allow-list."
+ADMIN_USAGE = (
+    "Last {days} day(s): {jobs} video(s), {delivered} delivered, {failed} failed; "
+    "{credits} credit(s) and ${usd:.2f} spent."
+)
+ADMIN_USAGE_USER = "<@{user}>: {delivered} delivered, {credits} credit(s), ${usd:.2f}"
+ADMIN_QUOTA_USER = "<@{user}>: {used} used, {held} held, {left} left of {limit} today."
+ADMIN_QUOTA_WORKSPACE = "This workspace: {used} used or held, {left} left of {limit} today."
+ADMIN_LOG_EMPTY = "No admin changes yet."

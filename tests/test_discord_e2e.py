@@ -83,6 +83,11 @@ class Bot:
         raise AssertionError([(j.id, j.status, j.error) for j in await self.jobs()])
 
 
+def private(fake: FakeDiscord) -> list[dict]:
+    """Messages only the one member saw: ephemeral answers and follow-ups."""
+    return fake.messages.get("ephemeral", []) + fake.messages.get("followups", [])
+
+
 def delivered(n: int = 1):
     return lambda jobs: sum(j.status is JobStatus.DELIVERED for j in jobs) >= n
 
@@ -97,7 +102,8 @@ async def fake():
 async def test_commands_synced_with_option_types_and_choices(tmp_path: Path, fake: FakeDiscord) -> None:
     async with Bot(tmp_path, fake):
         commands = {c["name"]: c for c in fake.commands[GUILD_ID]}
-        assert set(commands) == {"video", "video-quota", "video-history", "Animate image"}
+        assert set(commands) == {"video", "video-quota", "video-history", "video-admin", "Animate image"}
+        assert int(commands["video-admin"]["default_member_permissions"]) == 1 << 5  # Manage Server
         options = {o["name"]: o for o in commands["video"]["options"]}
         assert options["prompt"]["type"] == 3 and options["prompt"]["max_length"] == 2000
         assert options["image"]["type"] == 11
@@ -243,3 +249,30 @@ async def test_animate_image_context_menu_opens_a_modal_then_makes_the_video(tmp
         await bot.send(fake.interaction(5, submit))
         (job,) = await bot.until(delivered())
         assert job.request.prompt == "the cat blinks" and job.request.first_frame is not None
+
+
+async def test_admin_command_checked_on_the_server_side(tmp_path: Path, fake: FakeDiscord) -> None:
+    def admin(caller: str, permissions: str, **options: object) -> dict:
+        opts = [{"name": "action", "type": 3, "value": options.pop("action")}]
+        resolved = {}
+        if "user" in options:
+            target = options.pop("user")
+            opts.append({"name": "user", "type": 6, "value": target})
+            resolved["users"] = {target: {"id": target, "username": "bob", "discriminator": "0", "avatar": None}}
+        opts += [{"name": k, "type": 4, "value": v} for k, v in options.items()]
+        data = {"id": snowflake(), "name": "video-admin", "type": 1, "options": opts, "resolved": resolved}
+        return fake.interaction(2, data, user_id=caller, permissions=permissions)
+
+    async with Bot(tmp_path, fake) as bot:
+        # Discord hides the command from members without Manage Server; a forged call is refused anyway.
+        await bot.send(admin(BOB, "0", action="quota-set", user=BOB, credits=50))
+        await fake.wait_for(lambda: any(m["content"] == messages.ADMIN_ONLY for m in private(fake)))
+        assert await bot.rt.store.limits("discord", GUILD_ID) == []
+        await bot.send(admin(ALICE, str(1 << 5), action="quota-set", user=BOB, credits=1))
+        await fake.wait_for(lambda: any("set to 1" in m["content"] for m in private(fake)))
+        assert await bot.rt.store.limits("discord", GUILD_ID) == [(BOB, 1, f"discord:{ALICE}")]
+        await bot.send(admin(ALICE, str(1 << 3), action="block", user=BOB))
+        await fake.wait_for(lambda: any("can no longer" in m["content"] for m in private(fake)))
+        await bot.video(user=BOB, prompt="let me in")
+        await fake.wait_for(lambda: any(m["content"] == messages.USER_BLOCKED for m in private(fake)))
+        assert await bot.jobs() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -84,3 +85,24 @@ def test_backup_and_prune(env: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert (env / "v2.mp4").exists()  # the unfinished job keeps its file
     with sqlite3.connect(env / "bot.db") as db:
         assert db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 3
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another OS user")
+def test_shell_admin_refused_without_write_access_to_the_database(env: Path, capfd: pytest.CaptureFixture) -> None:
+    assert main(["quota", "set", "--platform", "slack", "--workspace", "T1", "5"]) == 0
+    env.chmod(0o755)
+    (env / "bot.db").chmod(0o644)
+    pid = os.fork()
+    if pid == 0:  # the child becomes an ordinary user (nobody) and tries the same command
+        code = 99
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            code = main(["quota", "set", "--platform", "slack", "--workspace", "T1", "500"])
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 1
+    assert "Operator commands need write access" in capfd.readouterr().err
+    with sqlite3.connect(env / "bot.db") as db:
+        assert db.execute("SELECT daily_credits FROM quota_limits").fetchall() == [(5,)]

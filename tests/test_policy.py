@@ -75,3 +75,28 @@ async def test_blocked_user_term_and_channel_allow_list(tmp_path: Path, closing)
     assert [(actor, action, detail) for _, actor, action, detail in log] == [
         ("admin1", "allow_channel", "videos"), ("admin1", "block", "bad")]
     assert len(await store.active_jobs()) == 2
+
+
+async def test_admin_actions_through_the_core(tmp_path: Path, closing) -> None:
+    core, store = await make_core(tmp_path)
+    closing.append(store)
+
+    async def admin(*args: str, is_admin: bool = True) -> str:
+        req = CommandRequest(platform="fake", workspace_id="w", channel_id="c", user_id="boss", command="admin",
+                             args=args, is_admin=is_admin)
+        return (await core.handle(req)).text
+
+    assert await admin("quota", "set", "3", is_admin=False) == messages.ADMIN_ONLY
+    assert await admin("quota", "set", "3") == "Daily credits for this workspace set to 3."
+    assert (await admin("quota", "set", "lots")).startswith("I didn't understand")
+    assert (await core.handle(ask())).ok
+    assert await admin("quota", "u1") == ("<@u1>: 0 used, 1 held, 2 left of 10 today. "
+                                          "This workspace: 1 used or held, 2 left of 3 today.")
+    assert await admin("channels") == messages.ADMIN_CHANNELS_NONE
+    await admin("channels", "allow", "c9")
+    assert await admin("channels") == "Videos can be made only in: <#c9>."
+    await admin("channels", "remove", "c9")
+    assert await admin("channels") == messages.ADMIN_CHANNELS_NONE
+    assert (await admin("usage")).startswith("Last 7 day(s): 1 video(s), 0 delivered, 0 failed")
+    assert await admin("dance") == messages.ADMIN_HELP
+    assert "boss set_limit workspace = 3" in await admin("log")

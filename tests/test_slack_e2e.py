@@ -278,3 +278,25 @@ async def test_socket_mode_acks_the_envelope_and_delivers(tmp_path: Path, fake: 
         finally:
             await rt.poller.stop(5)
             await adapter.aclose()
+
+
+async def test_admin_commands_only_for_workspace_admins(tmp_path: Path, fake: FakeSlack) -> None:
+    async with Bot(tmp_path, fake, slack_admin_user_ids="U7") as bot:
+        await bot.slash("admin quota set 1 <@U2|bob>", user="U2")
+        await fake.wait_for(lambda: len(fake.responses) == 1)
+        assert fake.responses[0]["text"] == messages.ADMIN_ONLY
+        assert await bot.rt.store.limits("slack", "T1") == []
+        fake.admins.add("U1")  # a workspace admin, from users.info
+        await bot.slash("admin quota set 1 <@U2|bob>")
+        await bot.slash("admin channels allow <#C2|videos>", user="U7")  # named in SLACK_ADMIN_USER_IDS
+        await fake.wait_for(lambda: len(fake.responses) == 3)
+        assert fake.responses[1]["text"] == "Daily credits for <@U2> set to 1."
+        assert await bot.rt.store.limits("slack", "T1") == [("U2", 1, "slack:U1")]
+        assert await bot.rt.store.allowed_channels("slack", "T1") == ["C2"]
+        await bot.slash("cats &amp; dogs", channel="C1")  # not an allowed channel any more
+        await fake.wait_for(lambda: len(fake.responses) == 4)
+        assert fake.responses[3]["text"] == messages.CHANNEL_NOT_ALLOWED.format(channels="<#C2>")
+        await bot.slash("admin log")
+        await fake.wait_for(lambda: len(fake.responses) == 5)
+        log = fake.responses[4]["text"]
+        assert "U7 allow_channel C2" in log and "U1 set_limit user U2 = 1" in log

@@ -11,7 +11,8 @@ from bot.quota import human_duration
 
 PLATFORM = "console"
 WORKSPACE = "local"
-_ALIASES = {"video": "video", "quota": "quota", "status": "status", "history": "history", "help": "help"}
+_ALIASES = {"video": "video", "quota": "quota", "status": "status", "history": "history", "help": "help",
+            "admin": "admin"}
 
 
 def to_request(line: str, *, user_id: str, channel_id: str = "terminal") -> CommandRequest | None:
@@ -40,6 +41,9 @@ def to_request(line: str, *, user_id: str, channel_id: str = "terminal") -> Comm
             attachments=attachments,
             **base,
         )
+    if command == "admin":
+        # The console is the operator's own terminal: it has admin rights in the `local` workspace.
+        return CommandRequest(command="admin", args=tuple(rest.split()), is_admin=True, **base)
     if command == "status":
         return CommandRequest(command="status", job_id=rest.strip() or None, **base)
     return CommandRequest(command=command, **base)

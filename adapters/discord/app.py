@@ -132,6 +132,21 @@ class DiscordAdapter:
         async def history(interaction: discord.Interaction) -> None:
             await self._private(interaction, self.request(interaction, "history"))
 
+        @tree.command(name="video-admin", description="Manage video quotas, blocked users and channels")
+        @app_commands.default_permissions(manage_guild=True)
+        @app_commands.guild_only()
+        @app_commands.describe(action="What to do", user="The member it is about", channel="The channel it is about",
+                               credits="Daily credits (quota-set)", days="How many days back (usage)")
+        @app_commands.choices(action=[app_commands.Choice(name=label, value=value)
+                                      for value, label in t.ADMIN_ACTIONS.items()])
+        async def admin(interaction: discord.Interaction, action: app_commands.Choice[str],
+                        user: discord.User | None = None, channel: discord.TextChannel | None = None,
+                        credits: app_commands.Range[int, 0, 1_000_000] | None = None,
+                        days: app_commands.Range[int, 1, 366] | None = None) -> None:
+            # default_permissions only hides the command; the member's permissions are checked again in the core.
+            await self._private(interaction, self.request(interaction, "admin",
+                                                          args=t.admin_args(interaction.data or {})))
+
         @tree.context_menu(name="Animate image")
         async def animate(interaction: discord.Interaction, message: discord.Message) -> None:
             image = next((a for a in message.attachments if (a.content_type or "").startswith("image/")), None)

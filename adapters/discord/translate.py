@@ -69,6 +69,37 @@ def simple_request(command: str, *, guild_id: str, channel_id: str, user_id: str
                           command=command, **extra)
 
 
+ADMIN_ACTIONS = {
+    "quota-show": "Show quota (a user's, or the server's)",
+    "quota-set": "Set daily credits (a user's, or the server's)",
+    "block": "Block a user",
+    "unblock": "Unblock a user",
+    "channels": "List the channels where videos are allowed",
+    "channel-allow": "Allow videos in a channel",
+    "channel-remove": "Remove a channel from the allow-list",
+    "usage": "Usage and spend",
+    "log": "Recent admin changes",
+}
+
+
+def admin_args(data: dict[str, Any]) -> tuple[str, ...]:
+    """`/video-admin` options as the core's admin arguments."""
+    o = options(data)
+    action, user, channel = o.get("action", ""), o.get("user"), o.get("channel")
+    with_user = (str(user),) if user else ()
+    if action == "quota-show":
+        return ("quota", *with_user)
+    if action == "quota-set":
+        return ("quota", "set", str(o.get("credits", "")), *with_user)
+    if action in ("block", "unblock"):
+        return (action, *with_user)
+    if action in ("channel-allow", "channel-remove"):
+        return ("channels", action.split("-")[1], *((str(channel),) if channel else ()))
+    if action == "usage":
+        return ("usage", *((str(o["days"]),) if o.get("days") else ()))
+    return (action,)
+
+
 def first_image(message: dict[str, Any]) -> dict[str, Any] | None:
     """The first image attachment of a message payload, if any."""
     for att in message.get("attachments") or []:

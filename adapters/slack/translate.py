@@ -18,7 +18,18 @@ REGENERATE = "hailuo_regenerate"
 SUBCOMMANDS = {"quota": "quota", "history": "history", "help": "help", "status": "status"}
 NO_URLS = ("I can't fetch images from addresses typed into a command. Use `/video` on its own to open the form "
            "and attach the image there, or mention me in a message with the image attached.")
-_MENTION = re.compile(r"<@[A-Z0-9]+>")
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_REF = re.compile(r"<[@#]([A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def unescape(text: str) -> str:
+    """Slack escapes &, < and > in message and command text."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def admin_args(text: str) -> tuple[str, ...]:
+    """`quota set 20 <@U1|al>` -> ("quota", "set", "20", "U1"): mentions become ids."""
+    return tuple(_REF.sub(lambda m: m.group(1), word) for word in text.split())
 
 
 def slash_request(body: dict[str, Any]) -> CommandRequest | None:
@@ -28,6 +39,9 @@ def slash_request(body: dict[str, Any]) -> CommandRequest | None:
         return None
     base = _base(body.get("team_id", ""), body["channel_id"], body["user_id"], body.get("user_name", ""))
     head, _, rest = text.partition(" ")
+    if head.lower() == "admin":
+        return CommandRequest(command="admin", args=admin_args(rest), **base)
+    text = unescape(text)
     if head.lower() in SUBCOMMANDS:
         command = SUBCOMMANDS[head.lower()]
         return CommandRequest(command=command, job_id=rest.strip() or None if command == "status" else None, **base)
@@ -36,7 +50,7 @@ def slash_request(body: dict[str, Any]) -> CommandRequest | None:
 
 def mention_request(event: dict[str, Any], team_id: str) -> CommandRequest:
     """A mention of the bot, with any images attached, as a video request in that thread."""
-    text = _MENTION.sub("", event.get("text") or "").strip()
+    text = unescape(_MENTION.sub("", event.get("text") or "").strip())
     base = _base(team_id or event.get("team", ""), event["channel"], event["user"], "")
     files = tuple(attachment(f) for f in event.get("files") or [])
     return _video(text, base, files)
