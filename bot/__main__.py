@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, help="the HTTP port for --slack-http (default SLACK_PORT; Heroku: $PORT)")
     invite = sub.add_parser("discord-invite", help="print the URL that adds the bot to a Discord server")
     invite.add_argument("--client-id", help="the application id (default: read from DISCORD_TOKEN)")
+    sub.add_parser("doctor", help="check every configured part; say what is wrong and how to fix it")
     sub.add_parser("check-provider", help="one cheap call: do the provider key, base URL and model work?")
     admin_cli.add_parsers(sub)
     ops_cli.add_parsers(sub)
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         "console": cli.console,
         "run": cli.run,
         "check-provider": cli.check_provider,
+        "doctor": cli.doctor,
         "discord-invite": cli.discord_invite,
         "quota": admin_cli.quota,
         "usage": admin_cli.usage,

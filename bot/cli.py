@@ -145,6 +145,18 @@ async def console(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def doctor(settings: Settings, args: argparse.Namespace) -> int:
+    """Check every configured part; exit 0 only when all is well."""
+    from bot.doctor import diagnose
+
+    findings = await diagnose(settings)
+    for f in findings:
+        print(f"{'ok ' if f.ok else 'FIX'}  {f.part}: {f.message}")
+    bad = [f for f in findings if not f.ok]
+    print("All is well." if not bad else f"{len(bad)} thing(s) to fix.")
+    return 0 if not bad else 1
+
+
 async def discord_invite(settings: Settings, args: argparse.Namespace) -> int:
     """Print the invite URL with the scopes and permissions the bot needs."""
     from adapters.discord.invite import application_id_from_token, invite_url, permission_names

@@ -45,6 +45,7 @@ class FakeDiscord:
     forbid_threads: bool = False
     faults: list[tuple[str, str, int, dict[str, Any]]] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
+    bot_permissions: int = 309237763072  # what the bot's role grants in the guild
 
     def __post_init__(self) -> None:
         self.bot = user(APP_ID, "hailuo")
@@ -170,6 +171,9 @@ class FakeDiscord:
     def _routes(self):
         return [
             (r"GET users/@me", self._me),
+            (r"GET users/@me/guilds", self._my_guilds),
+            (r"GET guilds/(\d+)/roles", self._roles),
+            (r"GET guilds/(\d+)/members/(\d+)", self._member),
             (r"GET oauth2/applications/@me", self._app),
             (r"GET applications/@me", self._app),
             (r"PUT applications/\d+(?:/guilds/(\d+))?/commands", self._sync),
@@ -239,6 +243,16 @@ class FakeDiscord:
 
     async def _me(self, body: Any) -> web.Response:
         return _json({**self.bot, "bot": True, "flags": 0})
+
+    async def _my_guilds(self, body: Any) -> web.Response:
+        return _json([{"id": GUILD_ID, "name": "guild", "icon": None, "owner": False, "permissions": "0"}])
+
+    async def _roles(self, body: Any, guild: str) -> web.Response:
+        return _json([{"id": guild, "name": "@everyone", "permissions": "0", "position": 0},
+                      {"id": "999", "name": "hailuo", "permissions": str(self.bot_permissions), "position": 1}])
+
+    async def _member(self, body: Any, guild: str, member: str) -> web.Response:
+        return _json({"user": self.bot, "roles": ["999"], "joined_at": "2024-01-01T00:00:00+00:00"})
 
     async def _app(self, body: Any) -> web.Response:
         return _json({"id": APP_ID, "name": "hailuo", "description": "", "icon": None, "bot_public": True,

@@ -42,6 +42,8 @@ class FakeSlack:
     responses: list[dict[str, Any]] = field(default_factory=list)
     fail: dict[str, list[str]] = field(default_factory=dict)
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scopes: str = ("commands,chat:write,chat:write.public,channels:join,files:write,files:read,app_mentions:read,"
+                   "channels:history,groups:history,users:read")
 
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
@@ -132,7 +134,7 @@ class FakeSlack:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return _json({"ok": False, "error": "unknown_method"})
-        return _json(handler(args), headers={"x-oauth-scopes": "commands,chat:write,files:write,files:read"})
+        return _json(handler(args), headers={"x-oauth-scopes": self.scopes})
 
     def _channel_error(self, channel: str) -> dict[str, Any] | None:
         if channel not in self.public_channels and channel not in self.members_of:

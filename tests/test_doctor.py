@@ -1,0 +1,83 @@
+"""`hailuo-bot doctor` against healthy and broken setups, through local fake servers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.doctor import diagnose
+from tests.conftest import make_settings
+from tests.fakes.discord import FakeDiscord
+from tests.fakes.minimax import FakeMiniMax
+from tests.fakes.slack import FakeSlack
+
+
+@pytest.fixture
+async def fakes(sample_mp4: bytes):
+    discord, slack, minimax = FakeDiscord(), FakeSlack(), FakeMiniMax(video=sample_mp4)
+    for server in (discord, slack, minimax):
+        await server.start()
+    yield discord, slack, minimax
+    for server in (discord, slack, minimax):
+        await server.stop()
+
+
+def settings_for(tmp_path: Path, discord: FakeDiscord, slack: FakeSlack, minimax: FakeMiniMax, **overrides):
+    values = dict(hailuo_provider="minimax", minimax_api_key=minimax.api_key, minimax_base_url=minimax.base_url,
+                  discord_token=discord.token, discord_api_base_url=discord.api_url,
+                  slack_bot_token=slack.bot_token, slack_app_token=slack.app_token, slack_api_url=slack.api_url)
+    values.update(overrides)
+    return make_settings(tmp_path, **values)
+
+
+def verdicts(findings) -> dict[str, tuple[bool, str]]:
+    return {f.part: (f.ok, f.message) for f in findings}
+
+
+async def test_healthy_setup(tmp_path: Path, fakes) -> None:
+    found = verdicts(await diagnose(settings_for(tmp_path, *fakes)))
+    assert set(found) == {"database", "media", "encoder", "provider", "discord", "slack"}
+    assert all(ok for ok, _ in found.values()), found
+    assert "schema version" in found["database"][1] and "Socket Mode" in found["slack"][1]
+
+
+async def test_bad_tokens_missing_scopes_and_permissions(tmp_path: Path, fakes) -> None:
+    discord, slack, minimax = fakes
+    slack.scopes = "commands,chat:write"
+    found = verdicts(await diagnose(settings_for(tmp_path, *fakes, discord_token="wrong-token",
+                                                 minimax_api_key="mm-wrong-key-000000")))
+    assert found["discord"] == (False, "Discord refused DISCORD_TOKEN. Reset the token on the Developer Portal's "
+                                       "Bot page and set it again.")
+    assert not found["slack"][0] and "chat:write.public, channels:join" in found["slack"][1]
+    assert not found["provider"][0] and "check MINIMAX_API_KEY" in found["provider"][1]
+    for ok, message in found.values():
+        assert "wrong-token" not in message and "mm-wrong-key" not in message
+    discord.bot_permissions = (1 << 10) | (1 << 11)
+    found = verdicts(await diagnose(settings_for(tmp_path, *fakes)))
+    assert not found["discord"][0]
+    assert "lacks Embed Links, Attach Files" in found["discord"][1] and "permissions=309237763072" in found["discord"][1]
+
+
+async def test_unwritable_database_and_media(tmp_path: Path, fakes) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    found = verdicts(await diagnose(settings_for(tmp_path, *fakes, database_url=f"sqlite:///{blocker}/bot.db",
+                                                 media_dir=blocker / "videos")))
+    assert not found["database"][0] and "point DATABASE_URL at a writable place" in found["database"][1]
+    assert not found["media"][0] and "set MEDIA_DIR" in found["media"][1]
+
+
+def test_doctor_command_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from bot.__main__ import main
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("HAILUO_PROVIDER", "DISCORD_TOKEN", "SLACK_BOT_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'ok.db'}")
+    assert main(["doctor"]) == 0
+    assert capsys.readouterr().out.strip().endswith("All is well.")
+    monkeypatch.setenv("HAILUO_PROVIDER", "cloudflare")
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "FIX  provider: HAILUO_PROVIDER=cloudflare needs CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN" in out
