@@ -43,7 +43,7 @@ async def test_healthy_setup(tmp_path: Path, fakes) -> None:
 
 
 async def test_bad_tokens_missing_scopes_and_permissions(tmp_path: Path, fakes) -> None:
-    discord, slack, minimax = fakes
+    discord, slack, _ = fakes
     slack.scopes = "commands,chat:write"
     found = verdicts(await diagnose(settings_for(tmp_path, *fakes, discord_token="wrong-token",
                                                  minimax_api_key="mm-wrong-key-000000")))
@@ -51,12 +51,13 @@ async def test_bad_tokens_missing_scopes_and_permissions(tmp_path: Path, fakes) 
                                        "Bot page and set it again.")
     assert not found["slack"][0] and "chat:write.public, channels:join" in found["slack"][1]
     assert not found["provider"][0] and "check MINIMAX_API_KEY" in found["provider"][1]
-    for ok, message in found.values():
+    for _, message in found.values():
         assert "wrong-token" not in message and "mm-wrong-key" not in message
     discord.bot_permissions = (1 << 10) | (1 << 11)
     found = verdicts(await diagnose(settings_for(tmp_path, *fakes)))
     assert not found["discord"][0]
-    assert "lacks Embed Links, Attach Files" in found["discord"][1] and "permissions=309237763072" in found["discord"][1]
+    message = found["discord"][1]
+    assert "lacks Embed Links, Attach Files" in message and "permissions=309237763072" in message
 
 
 async def test_unwritable_database_and_media(tmp_path: Path, fakes) -> None:

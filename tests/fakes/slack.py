@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -42,6 +43,7 @@ class FakeSlack:
     responses: list[dict[str, Any]] = field(default_factory=list)
     fail: dict[str, list[str]] = field(default_factory=dict)
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    upload_delay: float = 0.0  # seconds each upload takes before it is accepted
     scopes: str = ("commands,chat:write,chat:write.public,channels:join,files:write,files:read,app_mentions:read,"
                    "channels:history,groups:history,users:read")
 
@@ -60,6 +62,7 @@ class FakeSlack:
         app.router.add_post("/response_url/{n}", self._response_url)
         app.router.add_get("/link", self._link)
         self._runner = web.AppRunner(app)
+        self._closing = asyncio.Event()
 
     async def start(self) -> FakeSlack:
         await self._runner.setup()
@@ -70,6 +73,7 @@ class FakeSlack:
         return self
 
     async def stop(self) -> None:
+        self._closing.set()  # let stalled uploads end, so shutdown does not wait for them
         if self._ws is not None:
             await self._ws.close()
         await self._runner.cleanup()
@@ -236,6 +240,9 @@ class FakeSlack:
                 digest.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
+        if self.upload_delay:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.upload_delay)
         self.uploads[file_id].update(size=size, sha256=digest.hexdigest(), path=str(path))
         return web.Response(text=f"OK - {size}")
 
