@@ -125,6 +125,14 @@ async def _discord(settings: Settings) -> Finding:
                 missing = [name.replace("_", " ").title() for name, bit in PERMISSIONS.items() if not have & bit]
                 if missing:
                     problems.append(f"in {guild.get('name', guild['id'])} it lacks {', '.join(missing)}")
+            scopes = [f"applications/{bot_id}/guilds/{g}/commands" for g in settings.guild_ids] or \
+                [f"applications/{bot_id}/commands"]
+            for path in scopes:
+                names = {c.get("name") for c in (await http.get(path)).json()}
+                if not {"video", "video-quota", "video-history", "video-admin", "Animate image"} <= names:
+                    problems.append("its commands are not registered yet (`hailuo-bot run` registers them when it "
+                                    "starts)")
+                    break
             wanted = [str(g) for g in settings.guild_ids]
             absent = [g for g in wanted if g not in {str(x["id"]) for x in guilds}]
             if absent:

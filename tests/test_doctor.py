@@ -35,7 +35,11 @@ def verdicts(findings) -> dict[str, tuple[bool, str]]:
     return {f.part: (f.ok, f.message) for f in findings}
 
 
+COMMANDS = [{"name": n} for n in ("video", "video-quota", "video-history", "video-admin", "Animate image")]
+
+
 async def test_healthy_setup(tmp_path: Path, fakes) -> None:
+    fakes[0].commands["global"] = COMMANDS
     found = verdicts(await diagnose(settings_for(tmp_path, *fakes)))
     assert set(found) == {"database", "media", "encoder", "provider", "discord", "slack"}
     assert all(ok for ok, _ in found.values()), found
@@ -53,6 +57,9 @@ async def test_bad_tokens_missing_scopes_and_permissions(tmp_path: Path, fakes) 
     assert not found["provider"][0] and "check MINIMAX_API_KEY" in found["provider"][1]
     for _, message in found.values():
         assert "wrong-token" not in message and "mm-wrong-key" not in message
+    found = verdicts(await diagnose(settings_for(tmp_path, *fakes)))
+    assert "commands are not registered yet" in found["discord"][1]
+    discord.commands["global"] = COMMANDS
     discord.bot_permissions = (1 << 10) | (1 << 11)
     found = verdicts(await diagnose(settings_for(tmp_path, *fakes)))
     assert not found["discord"][0]
