@@ -88,7 +88,11 @@ class Poller:
         busy = [t for t in self._busy.values() if not t.done()]
         if busy:
             log.info("waiting up to %.0f s for %d job step(s) under way", grace, len(busy))
-            await asyncio.wait(busy, timeout=grace)
+            _, late = await asyncio.wait(busy, timeout=grace)
+            # Cut off now, before connections close under them; the database says where each one was.
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def wake(self) -> None:
         """Tell the loop something changed (a job was added or bound)."""
