@@ -13,7 +13,7 @@ from typing import Any
 from bot import messages
 from bot.config import Settings
 from bot.delivery import Delivery
-from bot.fairness import fair_order, positions
+from bot.fairness import fair_order, position_of, positions
 from bot.jobs import AT_PROVIDER, IllegalTransition, Job, JobStatus
 from bot.metrics import Metrics
 from bot.ports import ChatPort, MessageRef
@@ -320,7 +320,9 @@ class Poller:
 
     # -- talking to the chat ------------------------------------------------------------
 
-    async def show(self, job: Job, *, force: bool = False, only_if_pending: bool = False) -> None:
+    async def show(
+        self, job: Job, *, force: bool = False, only_if_pending: bool = False, position: int | None = None
+    ) -> None:
         """Edit the job's status message, at most once every few seconds unless forced."""
         port = self.ports.get(job.platform)
         if port is None or not job.status_message_id:
@@ -339,9 +341,8 @@ class Poller:
             user_limit=self.settings.quota_user_daily_credits,
             workspace_limit=self.settings.quota_workspace_daily_credits,
         )
-        position = None
-        if job.status is S.QUEUED:
-            position = positions(await self.store.queued_jobs()).get(job.id)
+        if job.status is S.QUEUED and position is None:
+            position = position_of(job, *await self.store.queue_standing(job))
         view = status_view(job, now, credits_left=usage.user_left, position=position)
         try:
             await port.edit_status(MessageRef(job.thread_id or job.channel_id, job.status_message_id), view)
@@ -349,9 +350,11 @@ class Poller:
             log.warning("job %s: could not edit the status message: %s", job.id, type(exc).__name__)
 
     async def _refresh_positions(self, queued: list[Job]) -> None:
+        queued = [job for job in queued if job.id not in self._busy]  # the ones just sent are out of the line
+        places = positions(queued)
         for job in queued:
             if job.status_message_id and job.id not in self._busy:
-                await self.show(job)
+                await self.show(job, position=places.get(job.id))
 
     async def tell(self, job: Job, text: str) -> None:
         """Tell the requester something in the job's thread; failures are logged, not raised."""

@@ -268,6 +268,20 @@ class Store(AdminQueries):
         rows = await self._read("SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at, id")
         return [_to_job(r) for r in rows]
 
+    async def queue_standing(self, job: Job) -> tuple[int, list[tuple[str, int, float]]]:
+        """For fair-order positions without loading the queue: how many of the job's user's queued jobs
+        come before it, and each waiting user's (key, count, first arrival)."""
+        rows = await self._read(
+            "SELECT platform || ':' || user_id, COUNT(*), MIN(created_at) FROM jobs WHERE status = 'queued' "
+            "GROUP BY platform, user_id"
+        )
+        ahead = await self._read(
+            "SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND platform = ? AND user_id = ? "
+            "AND (created_at < ? OR (created_at = ? AND id < ?))",
+            (job.platform, job.user_id, job.created_at, job.created_at, job.id),
+        )
+        return int(ahead[0][0]), [(r[0], int(r[1]), float(r[2])) for r in rows]
+
     async def count_in_flight(self) -> int:
         """Jobs the provider is working on (or being sent to it), across every platform."""
         rows = await self._read(

@@ -73,7 +73,7 @@ class SlackAdapter:
         else:
             self._runner = web.AppRunner(self.app.web_app(path="/slack/events"), access_log=None)
             await self._runner.setup()
-            await web.TCPSite(self._runner, "0.0.0.0", self.settings.slack_port).start()
+            await web.TCPSite(self._runner, "0.0.0.0", self.settings.slack_port, backlog=1024).start()
             log.info("Slack listening on port %d at /slack/events", self.settings.slack_port)
 
     async def aclose(self) -> None:

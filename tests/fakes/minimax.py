@@ -82,6 +82,7 @@ class FakeMiniMax:
     faults: dict[str, deque[tuple[Any, ...]]] = field(default_factory=lambda: defaultdict(deque))
     expired_tokens: set[str] = field(default_factory=set)
     downloads: int = 0
+    steps_for: Any = None  # optional callable giving each new task its own list of statuses
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(106916112212032)
@@ -152,7 +153,8 @@ class FakeMiniMax:
             return _json({"task_id": "", **error(2013, f"invalid params, {problem}")})
         self.submissions.append(body)
         task_id = str(next(self._ids))
-        self.tasks[task_id] = Task(body, list(self.steps), next(self._ids))
+        steps = self.steps_for() if self.steps_for else list(self.steps)
+        self.tasks[task_id] = Task(body, steps, next(self._ids))
         return _json(ok(task_id=task_id))
 
     async def _query(self, request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,47 @@
+"""Run the benchmarks and print a table; `--json FILE` also writes every figure with its unit."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import sys
+import time
+
+from benchmarks import ack, poller, quota, relay
+
+BENCHMARKS = {"ack": ack.run, "quota": quota.run, "poller": poller.run, "relay": relay.run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: `python -m benchmarks [NAME ...] [--json FILE]`."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"one or more of {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    logging.basicConfig(level=logging.ERROR)
+    results: dict[str, dict[str, dict[str, object]]] = {}
+    for name in args.names or list(BENCHMARKS):
+        started = time.perf_counter()
+        figures = asyncio.run(BENCHMARKS[name]())
+        results[name] = {f.name: {"value": round(f.value, 4), "unit": f.unit, "target": f.target} for f in figures}
+        print(f"\n{name} ({time.perf_counter() - started:.0f} s)")
+        for f in figures:
+            print(f"  {f.name:<38} {f.value:>12.3f} {f.unit:<10} {f.target}")
+        sys.stdout.flush()
+    if args.json:
+        machine = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
+        with open(args.json, "w") as out:
+            json.dump({"machine": machine, "results": results}, out, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
