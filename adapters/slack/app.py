@@ -26,6 +26,7 @@ Tell = Callable[[str], Awaitable[Any]]
 PLACEHOLDER = "Starting a video..."
 NOT_IN_CHANNEL = ("I can't post in this channel. Invite me first: type `/invite @{bot}` here, "
                   "then try again. Nothing was charged.")
+MALFORMED = "Slack sent that request without some of its parts. Please try again."
 NO_IMAGE = "That message has no image I can animate. Pick a message with a PNG, JPEG or WebP picture."
 
 
@@ -93,6 +94,10 @@ class SlackAdapter:
         except InvalidRequest as exc:
             await ack(response_type="ephemeral", text=str(exc))
             return
+        except (KeyError, TypeError, AttributeError):
+            log.warning("a /video request without its channel or user fields; ignored")
+            await ack(response_type="ephemeral", text=MALFORMED)
+            return
         await ack()
 
         async def tell(text: str) -> None:
@@ -112,7 +117,11 @@ class SlackAdapter:
 
     async def _on_modal(self, ack, body: dict[str, Any]) -> None:
         await ack()
-        req, meta = t.modal_request(body)
+        try:
+            req, meta = t.modal_request(body)
+        except (KeyError, TypeError, AttributeError, ValueError):
+            log.warning("a form submission without its fields; ignored")
+            return
         thread = meta.get("thread")
         await self._start_video(req, thread, self._ephemeral(req.channel_id, req.user_id, thread))
 

@@ -1,0 +1,118 @@
+"""Fault drills: a busy database, a stalling provider, hostile input. Nothing lost, nothing charged twice."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bot import messages
+from bot.commands import CommandRequest
+from bot.core import Core
+from bot.ports import AttachmentRef
+from storage import Store
+from tests.conftest import make_settings
+from tests.helpers import FakeChatPort
+
+HOLD_LOCK = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+db.execute("COMMIT")
+"""
+
+
+async def test_database_busy_for_seconds_requests_wait_and_succeed(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    store = await Store.open(settings.database_path)
+    core = Core(settings, store, provider_name="scripted", ports={"fake": FakeChatPort()})
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, settings.database_path, "2.5"],  # noqa: ASYNC220
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"  # another process holds the write lock
+        started = time.monotonic()
+        replies = await asyncio.gather(*(core.handle(CommandRequest("fake", "w", "c", f"u{n}", "video",
+                                                                    prompt=f"scene {n}")) for n in range(20)))
+        waited = time.monotonic() - started
+    finally:
+        holder.wait(10)
+    assert all(r.ok for r in replies) and waited >= 1.5
+    jobs = await store.active_jobs()
+    assert len(jobs) == 20
+    for job in jobs:
+        assert [k for k, _, _ in await store.ledger(job.id)] == ["reserve"]
+    await store.close()
+
+
+def encoded(size: tuple[int, int], fmt: str) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (1, 2, 3)).save(buf, fmt)
+    return buf.getvalue()
+
+
+async def test_hostile_input_answered_free_and_the_bot_keeps_serving(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    store = await Store.open(settings.database_path)
+    port = FakeChatPort()
+    core = Core(settings, store, provider_name="scripted", ports={"fake": port})
+    bomb = io.BytesIO()
+    Image.new("1", (12_000, 12_000)).save(bomb, "PNG")
+    port.files.update({"bomb": bomb.getvalue(), "truncated": encoded((800, 600), "PNG")[:300],
+                       "jpeg-named-png": encoded((800, 600), "JPEG"), "gif": encoded((800, 600), "GIF"),
+                       "garbage": b"\x00\xff" * 5000})
+
+    def video(**kw) -> CommandRequest:
+        return CommandRequest("fake", "w", "c", "u1", "video", **kw)
+
+    cases = [
+        (video(prompt="x" * 2001), messages.PROMPT_TOO_LONG.format(limit=2000, got=2001)),
+        (video(prompt="a\x07\x1b[2Jcat"), messages.PROMPT_CONTROL_CHARS),
+        (video(prompt="x", attachments=(AttachmentRef("bomb", "bomb.png"),)), messages.IMAGE_TOO_MANY_PIXELS),
+        (video(prompt="x", attachments=(AttachmentRef("truncated", "t.png"),)), messages.IMAGE_NOT_IMAGE),
+        (video(prompt="x", attachments=(AttachmentRef("gif", "g.png"),)),
+         messages.IMAGE_WRONG_FORMAT.format(fmt="GIF")),
+        (video(prompt="x", attachments=(AttachmentRef("garbage", "g.webp"),)), messages.IMAGE_NOT_IMAGE),
+        (video(), messages.PROMPT_REQUIRED),
+        (video(prompt="x", duration="lots"), messages.BAD_DURATION.format(got="lots")),
+        (video(prompt="x", resolution="4K"), messages.BAD_RESOLUTION.format(got="4K")),
+    ]
+    for request, message in cases:
+        reply = await core.handle(request)
+        assert (reply.ok, reply.text) == (False, message)
+    assert await store.active_jobs() == []
+    named_wrong = await core.handle(video(prompt="x", attachments=(AttachmentRef("jpeg-named-png", "a.png"),)))
+    assert named_wrong.ok  # judged by its content, not its name
+    assert (await store.get_job(named_wrong.job_id)).request.first_frame.mime == "image/jpeg"
+    await store.close()
+
+
+@pytest.mark.parametrize("body", [
+    "command=%2Fvideo&text=a+cat",  # no team, channel or user
+    "payload=%7B%22type%22%3A%22view_submission%22%7D",  # a view without its state
+    "payload=not-json",
+])
+async def test_slack_payloads_missing_fields_leave_the_bot_serving(tmp_path: Path, body: str) -> None:
+    from tests.fakes.slack import FakeSlack
+    from tests.test_slack_e2e import Bot
+
+    fake = await FakeSlack().start()
+    try:
+        async with Bot(tmp_path, fake) as bot:
+            broken = await bot.send(body)
+            if body.startswith("command="):
+                assert broken.json()["text"].startswith("Slack sent that request without some of its parts")
+            # Undecodable JSON is refused inside slack-bolt's own parser (HTTP 500); nothing else happens.
+            assert broken.status_code in (200, 404, 500)
+            assert (await bot.slash("still here")).status_code == 200
+            await bot.until_delivered()
+            assert len(await bot.jobs()) == 1
+    finally:
+        await fake.stop()
