@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 from collections import defaultdict, deque
@@ -94,6 +95,7 @@ class FakeMiniMax:
         app.router.add_get("/v1/files/retrieve", self._retrieve)
         app.router.add_get("/cdn/{token}/output.mp4", self._download)
         self._runner = web.AppRunner(app)
+        self._closing = asyncio.Event()
 
     async def start(self) -> FakeMiniMax:
         await self._runner.setup()
@@ -104,6 +106,7 @@ class FakeMiniMax:
         return self
 
     async def stop(self) -> None:
+        self._closing.set()  # end stalls, so shutdown does not wait for them
         await self._runner.cleanup()
 
     def fail_next(self, endpoint: str, *actions: tuple[Any, ...]) -> None:
@@ -129,7 +132,8 @@ class FakeMiniMax:
         if kind == "truncated":
             return web.Response(status=200, text='{"task_id": "1", "base_', content_type="application/json")
         if kind == "stall":
-            await asyncio.sleep(args[0])
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), args[0])
             return None
         if kind == "reset":
             request.transport.close()  # type: ignore[union-attr]
