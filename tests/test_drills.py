@@ -116,3 +116,25 @@ async def test_slack_payloads_missing_fields_leave_the_bot_serving(tmp_path: Pat
             assert len(await bot.jobs()) == 1
     finally:
         await fake.stop()
+
+
+async def test_slack_upload_failures_and_a_deleted_thread(tmp_path: Path) -> None:
+    from bot.jobs import JobStatus
+    from tests.fakes.slack import FakeSlack
+    from tests.test_slack_e2e import Bot
+
+    fake = await FakeSlack(upload_failures=[500, 413]).start()
+    try:
+        async with Bot(tmp_path, fake) as bot:
+            await bot.slash("first: the upload fails twice, then works")
+            await bot.until_delivered()
+            (job,) = await bot.jobs()
+            assert job.attempts == 2 and job.status is JobStatus.DELIVERED
+            # The thread root is deleted before the next video is posted: it lands in the channel.
+            fake.fail["files.completeUploadExternal"] = ["thread_not_found"]
+            await bot.slash("second: its thread is gone")
+            await bot.until_delivered(2)
+            posted = [m for m in fake.messages["C1"] if m.get("files")]
+            assert len(posted) == 2 and posted[1]["thread_ts"] is None
+    finally:
+        await fake.stop()

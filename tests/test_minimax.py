@@ -66,7 +66,7 @@ async def test_image_to_video_sends_a_data_url(rig: ProviderRig, fake: FakeMiniM
     "faults",
     [
         [("code", 1002)], [("code", 1000), ("code", 1033)], [("http", 502)] * 3, [("html",)], [("truncated",)],
-        [("reset",)], [("http", 429, 7)],
+        [("reset",)], [("http", 429, 7)], [("stall", 3)],
     ],
 )
 async def test_transient_faults_on_submit_are_retried(rig: ProviderRig, fake: FakeMiniMax, faults: list) -> None:

@@ -44,6 +44,7 @@ class FakeSlack:
     fail: dict[str, list[str]] = field(default_factory=dict)
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     upload_delay: float = 0.0  # seconds each upload takes before it is accepted
+    upload_failures: list[int] = field(default_factory=list)  # HTTP statuses for the next uploads
     scopes: str = ("commands,chat:write,chat:write.public,channels:join,files:write,files:read,app_mentions:read,"
                    "channels:history,groups:history,users:read")
 
@@ -233,6 +234,9 @@ class FakeSlack:
 
     async def _upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
+        if self.upload_failures:
+            await request.read()
+            return web.Response(status=self.upload_failures.pop(0), text="upload failed")
         digest, size = hashlib.sha256(), 0
         path = self._dir / file_id
         with path.open("wb") as out:
