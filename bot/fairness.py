@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import TypeVar
 
 from bot.jobs import Job
 
+T = TypeVar("T")
 
-def fair_order(queued: list[Job]) -> list[Job]:
-    """Interleave waiting jobs so each user's next job takes its turn; `queued` is in arrival order."""
-    by_user: OrderedDict[tuple[str, str], list[Job]] = OrderedDict()
+def fair_order(queued: list[T]) -> list[T]:
+    """Interleave waiting jobs so each user's next job takes its turn (jobs or light queue entries)."""
+    by_user: OrderedDict[tuple[str, str], list[T]] = OrderedDict()
     for job in sorted(queued, key=lambda j: (j.created_at, j.id)):
         by_user.setdefault((job.platform, job.user_id), []).append(job)
-    order: list[Job] = []
+    order: list[T] = []
     rounds = max((len(jobs) for jobs in by_user.values()), default=0)
     for turn in range(rounds):
         order.extend(jobs[turn] for jobs in by_user.values() if turn < len(jobs))

@@ -13,7 +13,7 @@ from typing import Any
 from bot import messages
 from bot.config import Settings
 from bot.delivery import Delivery
-from bot.fairness import fair_order, position_of, positions
+from bot.fairness import fair_order, position_of
 from bot.jobs import AT_PROVIDER, IllegalTransition, Job, JobStatus
 from bot.metrics import Metrics
 from bot.ports import ChatPort, MessageRef
@@ -22,7 +22,7 @@ from bot.providers.http import RATE_LIMIT_CODES
 from bot.quota import utc_day
 from bot.tasks import TaskSupervisor
 from bot.views import status_view, thread_of
-from storage import Store
+from storage import QueueEntry, Store
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ _PROVIDER_STATES = {
 MAX_SUBMIT_TRIES = 2  # a submission cut off mid-flight is resent once, never more
 MAX_RETRIES = 12  # transient provider errors in a row before a job is given up
 STATUS_EDIT_INTERVAL = 3.0  # seconds between status-message edits of one job
+REFRESH_PLACES = 50  # when the line moves, waiting jobs up to this place get their status edited
 
 
 class Poller:
@@ -166,17 +167,18 @@ class Poller:
     async def _submit_some(self, due_queued: list[Job]) -> int:
         in_flight = await self.store.count_in_flight()
         slots = self.settings.provider_max_in_flight - in_flight
-        all_queued = await self.store.queued_jobs()
-        due_ids = {j.id for j in due_queued}
-        order = [j for j in fair_order(all_queued) if j.id in due_ids and j.id not in self._busy]
+        # The whole line, as light keys (no request parsing): fair order needs only who and when.
+        line = await self.store.queued_keys()
+        due = {j.id: j for j in due_queued}
+        order = [due[e.id] for e in fair_order(line) if e.id in due and e.id not in self._busy]
         started = 0
         for job in order:
             if slots <= 0 or (self.throttle is not None and not self.throttle.try_acquire()):
                 break
             slots -= 1
             started += self._spawn(job, self._submit(job))
-        if started < len(order):
-            await self._refresh_positions(all_queued)
+        if started and started < len(order):
+            await self._refresh_positions(line)
         return started
 
     # -- steps --------------------------------------------------------------------------
@@ -349,12 +351,14 @@ class Poller:
         except Exception as exc:
             log.warning("job %s: could not edit the status message: %s", job.id, type(exc).__name__)
 
-    async def _refresh_positions(self, queued: list[Job]) -> None:
-        queued = [job for job in queued if job.id not in self._busy]  # the ones just sent are out of the line
-        places = positions(queued)
-        for job in queued:
-            if job.status_message_id and job.id not in self._busy:
-                await self.show(job, position=places.get(job.id))
+    async def _refresh_positions(self, line: list[QueueEntry]) -> None:
+        """The line moved: show the first waiting jobs their new place (the rest see it on their next edit)."""
+        line = [e for e in line if e.id not in self._busy]  # the ones just sent are out of the line
+        for place, entry in enumerate(fair_order(line)[:REFRESH_PLACES], start=1):
+            if entry.status_message_id:
+                job = await self.store.get_job(entry.id)
+                if job is not None and job.status is S.QUEUED:
+                    await self.show(job, position=place)
 
     async def tell(self, job: Job, text: str) -> None:
         """Tell the requester something in the job's thread; failures are logged, not raised."""

@@ -1,5 +1,5 @@
 """Persistence behind one interface: SQLite via aiosqlite."""
 
-from storage.sqlite import QuotaUsage, Reservation, Store
+from storage.sqlite import QueueEntry, QuotaUsage, Reservation, Store
 
-__all__ = ["QuotaUsage", "Reservation", "Store"]
+__all__ = ["QueueEntry", "QuotaUsage", "Reservation", "Store"]

@@ -42,6 +42,17 @@ class Reservation:
 
 
 @dataclass(frozen=True)
+class QueueEntry:
+    """A waiting job as the fair order needs it: who asked, and when."""
+
+    id: str
+    platform: str
+    user_id: str
+    created_at: float
+    status_message_id: str | None
+
+
+@dataclass(frozen=True)
 class QuotaUsage:
     """A user's and their workspace's credits for one day."""
 
@@ -262,6 +273,14 @@ class Store(AdminQueries):
             [now, *names, limit],
         )
         return [_to_job(r) for r in rows]
+
+    async def queued_keys(self) -> list[QueueEntry]:
+        """Every waiting job's id, user and arrival, in arrival order (cheap: no request parsing)."""
+        rows = await self._read(
+            "SELECT id, platform, user_id, created_at, status_message_id FROM jobs WHERE status = 'queued' "
+            "ORDER BY created_at, id"
+        )
+        return [QueueEntry(*r) for r in rows]
 
     async def queued_jobs(self) -> list[Job]:
         """Every job waiting for a provider slot, in arrival order."""
