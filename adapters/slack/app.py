@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -47,8 +48,13 @@ class SlackAdapter:
         token = self.settings.slack_bot_token.get_secret_value()  # type: ignore[union-attr]
         self.client = AsyncWebClient(token=token, base_url=self.settings.slack_api_url)
         secret = self.settings.slack_signing_secret.get_secret_value() if self.settings.slack_signing_secret else None
-        self.app = AsyncApp(client=self.client, signing_secret=secret,
-                            request_verification_enabled=not self.socket_mode)
+        # Authorisation from the one auth.test made at start-up: otherwise a burst of first requests
+        # would each call auth.test before bolt's own cache fills.
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return self._auth
+
+        self.app = AsyncApp(client=AsyncWebClient(base_url=self.settings.slack_api_url), authorize=authorize,
+                            signing_secret=secret, request_verification_enabled=not self.socket_mode)
         self.port = SlackPort(self.client, token, self.settings.slack_api_url)
         self.app.command("/video")(self._on_command)
         self.app.view(t.MODAL_ID)(self._on_modal)
@@ -65,6 +71,9 @@ class SlackAdapter:
             raise ValueError("Slack HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)")
         auth = await self.client.auth_test()
         self.bot_name = str(auth.get("user") or self.bot_name)
+        self._auth = AuthorizeResult(enterprise_id=auth.get("enterprise_id"), team_id=auth.get("team_id"),
+                                     bot_user_id=auth.get("user_id"), bot_id=auth.get("bot_id"),
+                                     bot_token=self.client.token)
         self.rt.ports[t.PLATFORM] = self.port
         if self.socket_mode:
             app_token = self.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
