@@ -138,3 +138,22 @@ async def test_slack_upload_failures_and_a_deleted_thread(tmp_path: Path) -> Non
             assert len(posted) == 2 and posted[1]["thread_ts"] is None
     finally:
         await fake.stop()
+
+
+async def test_ports_fetch_only_from_the_platforms_own_hosts() -> None:
+    import discord as discord_lib
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from adapters.discord.port import DiscordPort
+    from adapters.slack.port import SlackPort
+
+    slack = SlackPort(AsyncWebClient(token="xoxb-x"), "xoxb-x", "https://slack.com/api/")
+    discord = DiscordPort(discord_lib.Client(intents=discord_lib.Intents.none()), "https://discord.com/api/v10")
+    for port, url in ((slack, "https://evil.example/files-pri/T1-F1/x.png"), (slack, "http://169.254.169.254/"),
+                      (discord, "https://evil.example/attachments/1/x.png"), (discord, "file:///etc/passwd")):
+        with pytest.raises(PermissionError):
+            async for _ in port.fetch_attachment(AttachmentRef(url), 1000):
+                pass
+    assert "files.slack.com" in slack.file_hosts and "cdn.discordapp.com" in discord.file_hosts
+    await slack.aclose()
+    await discord.aclose()

@@ -13,6 +13,7 @@ import discord
 import httpx
 
 from adapters.discord.translate import PLATFORM, REGENERATE_ID, status_embed
+from bot.fetch import fetch_capped
 from bot.ports import AttachmentRef, DeliveryFailed, MessageRef, StatusView, ThreadRef, VideoPost
 from bot.reencode import reencode_to_fit
 
@@ -143,20 +144,10 @@ class DiscordPort:
             except (discord.NotFound, discord.Forbidden):
                 continue
 
-    async def fetch_attachment(self, att: AttachmentRef, max_bytes: int) -> AsyncIterator[bytes]:
+    def fetch_attachment(self, att: AttachmentRef, max_bytes: int) -> AsyncIterator[bytes]:
         """Stream an attachment from Discord's CDN (only there), size-capped."""
-        parts = urlsplit(att.url)
-        if parts.scheme not in ("https", "http") or parts.hostname not in self.file_hosts:
-            raise PermissionError("not a Discord attachment address")
-        async with self._http.stream("GET", att.url) as response:
-            if response.status_code != 200:
-                raise PermissionError(f"Discord refused the attachment (HTTP {response.status_code})")
-            total = 0
-            async for chunk in response.aiter_bytes(1 << 16):
-                total += len(chunk)
-                yield chunk
-                if total >= max_bytes:
-                    return
+        return fetch_capped(self._http, att.url, hosts=self.file_hosts, max_bytes=max_bytes,
+                            what="Discord attachment")
 
     async def aclose(self) -> None:
         """Close the download client."""

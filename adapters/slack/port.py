@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.translate import PLATFORM, regenerate_blocks, status_message
+from bot.fetch import fetch_capped
 from bot.ports import AttachmentRef, DeliveryFailed, MessageRef, StatusView, ThreadRef, VideoPost
 
 log = logging.getLogger(__name__)
@@ -118,22 +119,11 @@ class SlackPort:
                 raise
             await self.client.chat_postMessage(channel=to.channel_id, text=f"<@{user_id}> {text}")
 
-    async def fetch_attachment(self, att: AttachmentRef, max_bytes: int) -> AsyncIterator[bytes]:
+    def fetch_attachment(self, att: AttachmentRef, max_bytes: int) -> AsyncIterator[bytes]:
         """Download a Slack file with the bot token, size-capped; only from Slack's file hosts."""
-        parts = urlsplit(att.url)
-        if parts.scheme not in ("https", "http") or parts.hostname not in self.file_hosts:
-            raise PermissionError("not a Slack file address")
-        headers = {"Authorization": f"Bearer {self._token}"}
-        async with self._http.stream("GET", att.url, headers=headers) as response:
-            if response.status_code != 200 or response.headers.get("content-type", "").startswith("text/html"):
-                # Slack answers a missing or unauthorised token with its sign-in page.
-                raise PermissionError(f"Slack refused the file download (HTTP {response.status_code})")
-            total = 0
-            async for chunk in response.aiter_bytes(1 << 16):
-                total += len(chunk)
-                yield chunk
-                if total >= max_bytes:
-                    return
+        # Slack answers a missing or unauthorised token with its sign-in page, as HTTP 200.
+        return fetch_capped(self._http, att.url, hosts=self.file_hosts, max_bytes=max_bytes, what="Slack file",
+                            headers={"Authorization": f"Bearer {self._token}"}, refuse_html=True)
 
     async def aclose(self) -> None:
         """Close the download client."""
