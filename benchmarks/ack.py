@@ -30,6 +30,15 @@ def settings_for(tmp: Path, **extra: object) -> Settings:
                     quota_user_max_in_flight=10**6, **extra)  # type: ignore[call-arg]
 
 
+BURST: dict[str, float] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def slack_path(tmp: Path) -> list[float]:
     """The bot runs as its own process (as in production); this process plays Slack and MiniMax."""
     fake, minimax = await FakeSlack().start(), await FakeMiniMax(video=b"0").start()
@@ -62,7 +71,11 @@ async def slack_path(tmp: Path) -> list[float]:
                 assert answer.status_code == 200
                 return time.perf_counter() - start
 
+            cpu_before = cpu_seconds(bot.pid)
+            burst_start = time.perf_counter()
             latencies = await asyncio.gather(*(one(b) for b in bodies))
+            BURST["wall"] = time.perf_counter() - burst_start
+            BURST["bot_cpu"] = cpu_seconds(bot.pid) - cpu_before
         await fake.wait_for(lambda: len(fake.args_of("chat.update")) >= COUNT, 300)
     finally:
         bot.send_signal(signal.SIGTERM)
@@ -94,4 +107,6 @@ async def run() -> list[Figure]:
         figures += [Figure(f"{label}_ack_p50", percentile(ms, 50), "ms"),
                     Figure(f"{label}_ack_p99", percentile(ms, 99), "ms", target),
                     Figure(f"{label}_ack_max", max(ms), "ms", "< 3000 ms (deadline)")]
+    figures += [Figure("slack_burst_wall_time", BURST["wall"], "s", "until the last ack"),
+                Figure("bot_cpu_during_burst", BURST["bot_cpu"], "s", "the bot process alone")]
     return figures

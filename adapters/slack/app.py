@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
@@ -46,14 +47,17 @@ class SlackAdapter:
     def build(self) -> AsyncApp:
         """The bolt app with every listener registered (no network yet)."""
         token = self.settings.slack_bot_token.get_secret_value()  # type: ignore[union-attr]
-        self.client = AsyncWebClient(token=token, base_url=self.settings.slack_api_url)
+        # One HTTP session for every Web API call: without it slack_sdk opens a connection per call.
+        self._session = aiohttp.ClientSession()
+        self.client = AsyncWebClient(token=token, base_url=self.settings.slack_api_url, session=self._session)
         secret = self.settings.slack_signing_secret.get_secret_value() if self.settings.slack_signing_secret else None
         # Authorisation from the one auth.test made at start-up: otherwise a burst of first requests
         # would each call auth.test before bolt's own cache fills.
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
             return self._auth
 
-        self.app = AsyncApp(client=AsyncWebClient(base_url=self.settings.slack_api_url), authorize=authorize,
+        self.app = AsyncApp(client=AsyncWebClient(base_url=self.settings.slack_api_url, session=self._session),
+                            authorize=authorize,
                             signing_secret=secret, request_verification_enabled=not self.socket_mode)
         self.port = SlackPort(self.client, token, self.settings.slack_api_url)
         self.app.command("/video")(self._on_command)
@@ -94,6 +98,7 @@ class SlackAdapter:
             await self._runner.cleanup()
         self.rt.ports.pop(t.PLATFORM, None)
         await self.port.aclose()
+        await self._session.close()
 
     # -- listeners: each acknowledges first, then works --------------------------------
 
