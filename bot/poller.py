@@ -309,7 +309,7 @@ class Poller:
     async def _expire(self, job: Job) -> None:
         minutes = self.settings.job_timeout_minutes
         job = await self.store.transition(job, S.EXPIRED, error=messages.EXPIRED_SHORT)
-        log.info("job %s expired after %g minutes", job.id, minutes)
+        log.info("job %s expired after %g minutes and %d polls", job.id, minutes, job.polls)
         await self.show(job, force=True)
         await self.tell(job, messages.JOB_EXPIRED_REFUNDED.format(minutes=minutes, cost=job.cost))
 
