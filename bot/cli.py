@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import signal
@@ -233,6 +234,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             log.warning(messages.RUN_POLLER_ONLY)
         else:
             log.info("running: %s", ", ".join(started))
+        # Everything made at start-up lives as long as the process: keep it out of the garbage
+        # collector's scans, which otherwise pause a burst of requests for tens of milliseconds.
+        gc.freeze()
         await stop.wait()
         log.info("stopping: finishing uploads under way, then closing connections")
         # Before the adapters close: an upload under way needs its platform connection.

@@ -16,6 +16,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import translate as t
+from adapters.slack.backlog import AfterAck
+from adapters.slack.front import SlackFront
 from adapters.slack.port import SlackPort, status_ref
 from bot.commands import CommandRequest
 from bot.config import Settings
@@ -43,6 +45,7 @@ class SlackAdapter:
         self._handler: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self.bot_name = "the bot"
+        self.later = AfterAck(rt.supervisor)
 
     def build(self) -> AsyncApp:
         """The bolt app with every listener registered (no network yet)."""
@@ -56,8 +59,10 @@ class SlackAdapter:
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
             return self._auth
 
+        # Each listener acknowledges and queues its work on `self.later`, then returns: bolt can answer
+        # Slack as soon as the listener returns, without polling for the acknowledgement.
         self.app = AsyncApp(client=AsyncWebClient(base_url=self.settings.slack_api_url, session=self._session),
-                            authorize=authorize,
+                            authorize=authorize, process_before_response=True,
                             signing_secret=secret, request_verification_enabled=not self.socket_mode)
         self.port = SlackPort(self.client, token, self.settings.slack_api_url)
         self.app.command("/video")(self._on_command)
@@ -79,40 +84,54 @@ class SlackAdapter:
                                      bot_user_id=auth.get("user_id"), bot_id=auth.get("bot_id"),
                                      bot_token=self.client.token)
         self.rt.ports[t.PLATFORM] = self.port
+        self.later.start()
         if self.socket_mode:
             app_token = self.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
             self._handler = AsyncSocketModeHandler(self.app, app_token, web_client=self.client)
             await self._handler.connect_async()
             log.info("Slack connected through Socket Mode")
         else:
-            self._runner = web.AppRunner(self.app.web_app(path="/slack/events"), access_log=None)
+            secret = self.settings.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
+            front = SlackFront(self.app, secret, self.quick_answer, self.later)
+            self._runner = web.AppRunner(front.web_app("/slack/events"), access_log=None)
             await self._runner.setup()
             await web.TCPSite(self._runner, "0.0.0.0", self.settings.slack_port, backlog=1024).start()
             log.info("Slack listening on port %d at /slack/events", self.settings.slack_port)
 
     async def aclose(self) -> None:
-        """Disconnect and stop listening."""
+        """Stop listening, finish the work already acknowledged (within the grace period), disconnect."""
         if self._handler is not None:
             await self._handler.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
+        if not await self.later.drain(self.settings.shutdown_grace_seconds):
+            log.warning("stopping with %d acknowledged Slack requests not yet handled", self.later.waiting)
+        await self.later.aclose()
         self.rt.ports.pop(t.PLATFORM, None)
         await self.port.aclose()
         await self._session.close()
 
     # -- listeners: each acknowledges first, then works --------------------------------
 
-    async def _on_command(self, ack, body: dict[str, Any], respond) -> None:
+    def quick_answer(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """What a `/video` command's acknowledgement says: an error in plain words, or None (a plain 200)."""
         try:
-            req = t.slash_request(body)
+            t.slash_request(body)
         except InvalidRequest as exc:
-            await ack(response_type="ephemeral", text=str(exc))
-            return
+            return {"response_type": "ephemeral", "text": str(exc)}
         except (KeyError, TypeError, AttributeError):
             log.warning("a /video request without its channel or user fields; ignored")
-            await ack(response_type="ephemeral", text=MALFORMED)
-            return
-        await ack()
+            return {"response_type": "ephemeral", "text": MALFORMED}
+        return None
+
+    async def _on_command(self, ack, body: dict[str, Any], respond) -> None:
+        answer = self.quick_answer(body)
+        await ack(**answer) if answer else await ack()
+        if answer is None:
+            self.later.put(lambda: self._command(body, respond), urgent=t.slash_request(body) is None)
+
+    async def _command(self, body: dict[str, Any], respond) -> None:
+        req = t.slash_request(body)
 
         async def tell(text: str) -> None:
             await respond(text=text, response_type="ephemeral", replace_original=False)
@@ -131,6 +150,9 @@ class SlackAdapter:
 
     async def _on_modal(self, ack, body: dict[str, Any]) -> None:
         await ack()
+        self.later.put(lambda: self._modal(body))
+
+    async def _modal(self, body: dict[str, Any]) -> None:
         try:
             req, meta = t.modal_request(body)
         except (KeyError, TypeError, AttributeError, ValueError):
@@ -140,6 +162,10 @@ class SlackAdapter:
         await self._start_video(req, thread, self._ephemeral(req.channel_id, req.user_id, thread))
 
     async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        # Bolt acknowledges events itself once this returns.
+        self.later.put(lambda: self._mention(event, body))
+
+    async def _mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         thread = event.get("thread_ts") or event["ts"]
         tell = self._ephemeral(event["channel"], event["user"], thread)
         try:
@@ -151,6 +177,9 @@ class SlackAdapter:
 
     async def _on_shortcut(self, ack, body: dict[str, Any]) -> None:
         await ack()
+        self.later.put(lambda: self._shortcut(body), urgent=True)
+
+    async def _shortcut(self, body: dict[str, Any]) -> None:
         message = body.get("message") or {}
         channel = (body.get("channel") or {}).get("id", "")
         file = t.image_file(message)
@@ -163,6 +192,9 @@ class SlackAdapter:
 
     async def _on_regenerate(self, ack, body: dict[str, Any]) -> None:
         await ack()
+        self.later.put(lambda: self._regenerate(body))
+
+    async def _regenerate(self, body: dict[str, Any]) -> None:
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
         job_id = body["actions"][0]["value"]

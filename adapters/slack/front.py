@@ -1,0 +1,87 @@
+"""Slack's HTTP front door: check the signature, answer slash commands at once, hand every request to bolt."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+from adapters.slack.backlog import AfterAck
+
+log = logging.getLogger(__name__)
+
+# The answer a slash command gets in its acknowledgement: a message dict, or None for a plain 200.
+QuickAnswer = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+MAX_BODY = 1024 * 1024  # Slack's payloads are a few kB; a view submission with blocks stays far below this
+
+
+class SlackFront:
+    """POST /slack/events: the acknowledgement of a slash command costs one signature check and one parse.
+
+    Slash commands are the bursty part (a whole team trying the bot at once), and Slack gives each
+    3 s. Here a slash command is answered before bolt sees it, with the same quick answer the bolt
+    listener gives (an error in plain words, or an empty 200), and then dispatched to bolt in the
+    background. Bolt gets the parsed body: its own parser drops a slash command whose text contains
+    the word "payload". Everything else (events, buttons, modals) goes through bolt as it comes.
+    """
+
+    def __init__(self, app: AsyncApp, signing_secret: str, quick: QuickAnswer, later: AfterAck) -> None:
+        self.app = app
+        self.verifier = SignatureVerifier(signing_secret)
+        self.quick = quick
+        self.later = later
+
+    def web_app(self, path: str = "/slack/events") -> web.Application:
+        """The aiohttp application serving `path`."""
+        web_app = web.Application(client_max_size=MAX_BODY)
+        web_app.router.add_post(path, self.handle)
+        return web_app
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """One request from Slack."""
+        self.later.arrived()
+        raw = await request.read()
+        try:
+            body = raw.decode()
+        except UnicodeDecodeError:
+            return web.Response(status=400)
+        headers = request.headers
+        if not self.verifier.is_valid(body, headers.get("X-Slack-Request-Timestamp", "0"),
+                                      headers.get("X-Slack-Signature", "")):
+            return web.json_response({"error": "invalid request"}, status=401)
+        form = _slash_command(body, headers.get("Content-Type", ""))
+        if form is None:
+            bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(headers))
+            return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+        answer = self.quick(form)
+        if answer is not None:
+            return web.Response(text=json.dumps(answer), content_type="application/json")
+
+        async def dispatch() -> None:
+            # Already verified above; bolt's "socket_mode" is the mode that takes a parsed body.
+            response = await self.app.async_dispatch(AsyncBoltRequest(body=form, headers=dict(headers),
+                                                                      mode="socket_mode"))
+            if response.status != 200:
+                log.warning("bolt answered a slash command with HTTP %d", response.status)
+
+        # A command with no text opens the form with its trigger_id, which Slack honours for 3 s.
+        self.later.put(dispatch, urgent=not (form.get("text") or "").strip())
+        return web.Response()
+
+
+def _slash_command(body: str, content_type: str) -> dict[str, str] | None:
+    """The form of a slash command, or None for anything else (JSON events, interactive payloads)."""
+    if not content_type.startswith("application/x-www-form-urlencoded") or body.startswith("{"):
+        return None
+    form = dict(parse_qsl(body, keep_blank_values=True))
+    if "payload" in form or "command" not in form:
+        return None
+    return form
