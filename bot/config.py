@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     provider_submits_per_minute: int = Field(5, ge=1)
     provider_max_in_flight: int = Field(5, ge=1)
     delivery_attempts: int = Field(5, ge=1)
+    upload_timeout_seconds: float = Field(600.0, gt=0)
     shutdown_grace_seconds: float = Field(30.0, ge=0)
 
     local_delay_seconds: float = Field(8.0, ge=0)

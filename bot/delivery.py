@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 S = JobStatus
 MAX_VIDEO_BYTES = 2 * 1024**3
+RETRY_FIRST_SECONDS = 5.0  # the first delivery retry waits this long, doubling each time
+RETRY_MAX_SECONDS = 300.0
 
 
 class Delivery:
@@ -37,7 +39,7 @@ class Delivery:
             return
         store = self.poller.store
         if job.status is S.DELIVERING:
-            # Found mid-post (a restart): the platform may already show the video.
+            # Found mid-post (a restart, or a retry after a failed post): the platform may already show the video.
             ref = await _safely(port.find_video(thread_of(job), job.id))
             if ref is not None:
                 await self._delivered(job, ref)
@@ -75,13 +77,10 @@ class Delivery:
             text = reason or _reason(exc if isinstance(exc, ProviderError) else None)
             await self.poller.fail(job, text, attempts=attempts)
             return
-        delay = getattr(exc, "retry_after", None) or min(300.0, 5.0 * 2**job.attempts)
-        changes = {"attempts": attempts, "next_poll_at": self.poller.clock() + delay}
-        if job.status is S.DELIVERING:
-            await self.poller.store.transition(job, S.SUCCEEDED, detail=f"retry delivery: {type(exc).__name__}",
-                                               **changes)
-        else:
-            await self.poller.store.update(job, **changes)
+        delay = getattr(exc, "retry_after", None) or min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2**job.attempts)
+        # A DELIVERING job stays so: a post that timed out or got a 5xx may still have landed,
+        # and run() looks for it before posting again.
+        await self.poller.store.update(job, attempts=attempts, next_poll_at=self.poller.clock() + delay)
 
     async def _ensure_file(self, job: Job) -> tuple[Path, int]:
         if job.video_path and Path(job.video_path).is_file():

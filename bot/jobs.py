@@ -49,7 +49,7 @@ ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
     S.QUEUEING: frozenset({S.PROCESSING, S.SUCCEEDED, S.QUEUED, *_ENDS}),
     S.PROCESSING: frozenset({S.SUCCEEDED, S.QUEUED, *_ENDS}),
     S.SUCCEEDED: frozenset({S.DELIVERING, *_ENDS}),
-    # back to SUCCEEDED when a post failed and will be retried
+    # back to SUCCEEDED when a post was cut off and the platform does not show it
     S.DELIVERING: frozenset({S.DELIVERED, S.SUCCEEDED, *_ENDS}),
     S.DELIVERED: frozenset(),
     S.FAILED: frozenset(),

@@ -118,7 +118,13 @@ async def test_slack_payloads_missing_fields_leave_the_bot_serving(tmp_path: Pat
         await fake.stop()
 
 
-async def test_slack_upload_failures_and_a_deleted_thread(tmp_path: Path) -> None:
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Delivery retries after a tenth of a second instead of 5 s, 10 s, ..."""
+    monkeypatch.setattr("bot.delivery.RETRY_FIRST_SECONDS", 0.1)
+
+
+async def test_slack_upload_failures_and_a_deleted_thread(tmp_path: Path, quick_retries: None) -> None:
     from bot.jobs import JobStatus
     from tests.fakes.slack import FakeSlack
     from tests.test_slack_e2e import Bot
@@ -136,6 +142,75 @@ async def test_slack_upload_failures_and_a_deleted_thread(tmp_path: Path) -> Non
             await bot.until_delivered(2)
             posted = [m for m in fake.messages["C1"] if m.get("files")]
             assert len(posted) == 2 and posted[1]["thread_ts"] is None
+    finally:
+        await fake.stop()
+
+
+async def test_slack_upload_stalling_past_the_timeout_is_retried_and_posted_once(tmp_path: Path,
+                                                                                 quick_retries: None) -> None:
+    from bot.jobs import JobStatus
+    from tests.fakes.slack import FakeSlack
+    from tests.test_slack_e2e import Bot
+
+    fake = await FakeSlack(upload_stalls=[5.0]).start()  # the first upload POST hangs past UPLOAD_TIMEOUT_SECONDS
+    try:
+        async with Bot(tmp_path, fake, upload_timeout_seconds=1.0) as bot:
+            started = time.monotonic()
+            await bot.slash("a slow upload")
+            await bot.until_delivered()
+            (job,) = await bot.jobs()
+            assert job.status is JobStatus.DELIVERED and job.attempts == 1
+            assert time.monotonic() - started < 5  # cut off at the timeout, not at the end of the stall
+            # The retry looked for an earlier post, found none, and shared the file once.
+            assert "conversations.replies" in fake.methods()
+            assert len(fake.args_of("files.completeUploadExternal")) == 1
+            posted = [m for m in fake.messages["C1"] if m.get("files")]
+            assert len(posted) == 1 and posted[0]["thread_ts"] == job.thread_id
+            assert job.delivered_ref == f"C1/{posted[0]['files'][0]['id']}"
+    finally:
+        await fake.stop()
+
+
+async def test_slack_share_answered_late_is_found_not_posted_twice(tmp_path: Path, quick_retries: None) -> None:
+    from bot.jobs import JobStatus
+    from tests.fakes.slack import FakeSlack
+    from tests.test_slack_e2e import Bot
+
+    # Slack shares the file in the thread but answers after we stopped waiting.
+    fake = await FakeSlack(late={"files.completeUploadExternal": [5.0]}).start()
+    try:
+        async with Bot(tmp_path, fake, upload_timeout_seconds=1.0) as bot:
+            await bot.slash("a share that answers late")
+            await bot.until_delivered()
+            (job,) = await bot.jobs()
+            assert job.status is JobStatus.DELIVERED and job.attempts == 1
+            posted = [m for m in fake.messages["C1"] if m.get("files")]
+            assert len(posted) == 1 and job.delivered_ref == f"C1/{posted[0]['files'][0]['id']}"
+            assert len(fake.uploads) == 1 and len(fake.args_of("files.completeUploadExternal")) == 1
+            assert "conversations.replies" in fake.methods()
+    finally:
+        await fake.stop()
+
+
+async def test_discord_upload_answered_late_is_found_not_posted_twice(tmp_path: Path, quick_retries: None) -> None:
+    from bot.jobs import JobStatus
+    from tests.fakes.discord import FakeDiscord
+    from tests.test_discord_e2e import Bot, delivered
+
+    fake = await FakeDiscord().start()
+    # The message with the video is created at once, but its answer comes after UPLOAD_TIMEOUT_SECONDS.
+    fake.answer_late("POST", r"channels/\d+/messages", 5.0)
+    try:
+        async with Bot(tmp_path, fake, upload_timeout_seconds=1.0) as bot:
+            await bot.video(prompt="a late answer")
+            (job,) = await bot.until(delivered(), 10)
+            assert job.status is JobStatus.DELIVERED and job.attempts == 1
+            (post,) = [m for m in fake.messages_in(job.thread_id) if m["attachments"]]
+            assert post["attachments"][0]["filename"] == f"hailuo-{job.id}.mp4"
+            assert job.delivered_ref == f"{job.thread_id}/{post['id']}"
+            sends = [b for m, p, b in fake.calls if m == "POST" and p == f"channels/{job.thread_id}/messages"]
+            assert len(sends) == 1 and ("GET", f"channels/{job.thread_id}/messages") in \
+                [(m, p) for m, p, _ in fake.calls]
     finally:
         await fake.stop()
 

@@ -79,7 +79,8 @@ class DiscordAdapter:
         if self.settings.discord_gateway_url != DEFAULT_GATEWAY:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.discord_gateway_url)
         self.client = HailuoClient(self, guild_ready_timeout=0.5, chunk_guilds_at_startup=False)
-        self.port = DiscordPort(self.client, self.settings.discord_api_base_url)
+        self.port = DiscordPort(self.client, self.settings.discord_api_base_url,
+                                upload_timeout=self.settings.upload_timeout_seconds)
         self.rt.ports[t.PLATFORM] = self.port
         token = self.settings.discord_token.get_secret_value()  # type: ignore[union-attr]
         try:

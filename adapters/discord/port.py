@@ -54,8 +54,9 @@ class DiscordPort:
 
     platform = PLATFORM
 
-    def __init__(self, client: discord.Client, api_base_url: str) -> None:
+    def __init__(self, client: discord.Client, api_base_url: str, *, upload_timeout: float = 600.0) -> None:
         self.client = client
+        self.upload_timeout = upload_timeout
         api_host = urlsplit(api_base_url).hostname or ""
         self.file_hosts = {"cdn.discordapp.com", "media.discordapp.net"} | ({api_host} - {"discord.com"})
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0), follow_redirects=False)
@@ -99,10 +100,14 @@ class DiscordPort:
             view = discord.ui.View(timeout=None)
             view.add_item(RegenerateButton(video.job_id, video.cost))
             try:
-                message = await self._channel(place).send(
-                    content, file=discord.File(path, filename=video.filename), view=view,
-                    allowed_mentions=discord.AllowedMentions(users=True, everyone=False, roles=False))
+                async with asyncio.timeout(self.upload_timeout):
+                    message = await self._channel(place).send(
+                        content, file=discord.File(path, filename=video.filename), view=view,
+                        allowed_mentions=discord.AllowedMentions(users=True, everyone=False, roles=False))
                 return MessageRef(place, str(message.id))
+            except TimeoutError:
+                # Retried, not failed: the message may have landed anyway, and the retry looks for it first.
+                raise DeliveryFailed(f"Discord did not take the upload within {self.upload_timeout:g} s") from None
             except (discord.NotFound, discord.Forbidden, discord.HTTPException) as exc:
                 if getattr(exc, "code", None) not in ELSEWHERE and not isinstance(exc, discord.NotFound):
                     raise

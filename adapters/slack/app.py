@@ -64,7 +64,8 @@ class SlackAdapter:
         self.app = AsyncApp(client=AsyncWebClient(base_url=self.settings.slack_api_url, session=self._session),
                             authorize=authorize, process_before_response=True,
                             signing_secret=secret, request_verification_enabled=not self.socket_mode)
-        self.port = SlackPort(self.client, token, self.settings.slack_api_url)
+        self.port = SlackPort(self.client, token, self.settings.slack_api_url,
+                              upload_timeout=self.settings.upload_timeout_seconds)
         self.app.command("/video")(self._on_command)
         self.app.view(t.MODAL_ID)(self._on_modal)
         self.app.event("app_mention")(self._on_mention)

@@ -31,9 +31,10 @@ class SlackPort:
 
     platform = PLATFORM
 
-    def __init__(self, client: AsyncWebClient, bot_token: str, api_url: str) -> None:
+    def __init__(self, client: AsyncWebClient, bot_token: str, api_url: str, *, upload_timeout: float = 600.0) -> None:
         self.client = client
         self._token = bot_token
+        self.upload_timeout = upload_timeout
         # Files are fetched only from Slack's own file host (or the test server standing in for Slack).
         api_host = urlsplit(api_url).hostname or ""
         self.file_hosts = {"files.slack.com", "files.slack-gov.com"} | ({api_host} - {"slack.com", "slack-gov.com"})
@@ -73,6 +74,15 @@ class SlackPort:
         return MessageRef(to.channel_id, file_id)
 
     async def _upload(self, channel: str, thread: str | None, video: VideoPost, comment: str) -> str:
+        # One bound for all three calls: a stalled upload or a late files.completeUploadExternal is retried,
+        # and the retry looks for the file first (Slack may have shared it after we stopped waiting).
+        try:
+            async with asyncio.timeout(self.upload_timeout):
+                return await self._upload_v2(channel, thread, video, comment)
+        except (TimeoutError, httpx.TimeoutException):
+            raise DeliveryFailed(f"Slack did not take the upload within {self.upload_timeout:g} s") from None
+
+    async def _upload_v2(self, channel: str, thread: str | None, video: VideoPost, comment: str) -> str:
         # Upload v2's three calls, with the bytes streamed from disk rather than read into memory.
         size = Path(video.path).stat().st_size
         ticket = await self.client.files_getUploadURLExternal(filename=video.filename, length=size)
@@ -89,7 +99,7 @@ class SlackPort:
                 handle.close()
 
         response = await self._http.post(upload_url, content=chunks(), headers={"Content-Length": str(size)},
-                                         timeout=httpx.Timeout(600.0, connect=10.0))
+                                         timeout=httpx.Timeout(self.upload_timeout, connect=10.0))
         if response.status_code != 200:
             raise DeliveryFailed(f"Slack refused the upload (HTTP {response.status_code})")
         done = await self.client.files_completeUploadExternal(

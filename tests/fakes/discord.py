@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import itertools
 import json
@@ -44,6 +45,7 @@ class FakeDiscord:
     upload_limit: int = 25 * 1024 * 1024
     forbid_threads: bool = False
     faults: list[tuple[str, str, int, dict[str, Any]]] = field(default_factory=list)
+    late: list[tuple[str, str, float]] = field(default_factory=list)  # (method, path regex, seconds)
     files: dict[str, Path] = field(default_factory=dict)
     bot_permissions: int = 309237763072  # what the bot's role grants in the guild
 
@@ -60,6 +62,7 @@ class FakeDiscord:
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         app.router.add_get("/attachments/{name}", self._attachment)
         self._runner = web.AppRunner(app)
+        self._closing = asyncio.Event()
 
     async def start(self) -> FakeDiscord:
         await self._runner.setup()
@@ -71,6 +74,7 @@ class FakeDiscord:
         return self
 
     async def stop(self) -> None:
+        self._closing.set()  # let late answers end, so shutdown does not wait for them
         if self._ws is not None:
             await self._ws.close()
         await self._runner.cleanup()
@@ -88,6 +92,10 @@ class FakeDiscord:
     def fail_next(self, method: str, pattern: str, status: int, body: dict[str, Any]) -> None:
         """The next request matching `method` and the path regex answers with this error."""
         self.faults.append((method, pattern, status, body))
+
+    def answer_late(self, method: str, pattern: str, seconds: float) -> None:
+        """The next request matching `method` and the path regex does its work, then answers `seconds` late."""
+        self.late.append((method, pattern, seconds))
 
     def delete_channel(self, channel_id: str) -> None:
         self.channels.pop(channel_id, None)
@@ -165,8 +173,18 @@ class FakeDiscord:
         for pattern, handler in self._routes():
             match = re.fullmatch(pattern, f"{method} {tail}")
             if match:
-                return await handler(body, *match.groups())
+                answer = await handler(body, *match.groups())
+                await self._maybe_late(method, tail)
+                return answer
         return _json({"message": "404: Not Found", "code": 0}, 404)
+
+    async def _maybe_late(self, method: str, tail: str) -> None:
+        for i, (m, pattern, seconds) in enumerate(self.late):
+            if m == method and re.fullmatch(pattern, tail):
+                del self.late[i]
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), seconds)
+                return
 
     def _routes(self):
         return [

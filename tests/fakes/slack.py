@@ -45,6 +45,8 @@ class FakeSlack:
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     upload_delay: float = 0.0  # seconds each upload takes before it is accepted
     upload_failures: list[int] = field(default_factory=list)  # HTTP statuses for the next uploads
+    upload_stalls: list[float] = field(default_factory=list)  # seconds the next uploads stall before answering
+    late: dict[str, list[float]] = field(default_factory=dict)  # method -> seconds its next calls answer late
     scopes: str = ("commands,chat:write,chat:write.public,channels:join,files:write,files:read,app_mentions:read,"
                    "channels:history,groups:history,users:read")
 
@@ -139,7 +141,14 @@ class FakeSlack:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return _json({"ok": False, "error": "unknown_method"})
-        return _json(handler(args), headers={"x-oauth-scopes": self.scopes})
+        answer = handler(args)
+        if self.late.get(method):  # the work is done; only the answer is slow
+            await self._stall(self.late[method].pop(0))
+        return _json(answer, headers={"x-oauth-scopes": self.scopes})
+
+    async def _stall(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
 
     def _channel_error(self, channel: str) -> dict[str, Any] | None:
         if channel not in self.public_channels and channel not in self.members_of:
@@ -244,9 +253,9 @@ class FakeSlack:
                 digest.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
-        if self.upload_delay:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), self.upload_delay)
+        stall = self.upload_stalls.pop(0) if self.upload_stalls else self.upload_delay
+        if stall:
+            await self._stall(stall)
         self.uploads[file_id].update(size=size, sha256=digest.hexdigest(), path=str(path))
         return web.Response(text=f"OK - {size}")
 
