@@ -125,11 +125,17 @@ async def run() -> list[Figure]:
         core = await core_path(Path(tmp))
     figures = []
     for label, values, target in (("slack_warm", slack["warm"], "p99 < 100 ms"),
-                                  ("slack_fresh", slack["fresh"], "p99 < 100 ms"), ("core_handle", core, "")):
+                                  ("slack_fresh", slack["fresh"], "p99 < 100 ms")):
         ms = [v * 1000 for v in values]
         figures += [Figure(f"{label}_ack_p50", percentile(ms, 50), "ms"),
                     Figure(f"{label}_ack_p99", percentile(ms, 99), "ms", target),
                     Figure(f"{label}_ack_max", max(ms), "ms", "< 3000 ms (deadline)")]
+    # The core's reply comes after the platform's acknowledgement (Slack's above, Discord's defer):
+    # it is the whole command (checks, quota reservation, job insert, queue place), not held to 3 s.
+    ms = [v * 1000 for v in core]
+    figures += [Figure("core_handle_reply_p50", percentile(ms, 50), "ms"),
+                Figure("core_handle_reply_p99", percentile(ms, 99), "ms"),
+                Figure("core_handle_reply_max", max(ms), "ms", "1,000 at once, after their acks")]
     for label in ("warm", "fresh"):
         figures += [Figure(f"slack_{label}_bot_cpu_during_burst", BURST[f"{label}_bot_cpu"], "s",
                            "the bot process, until the last ack"),

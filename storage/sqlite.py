@@ -23,6 +23,14 @@ BUSY_TIMEOUT_MS = 30_000
 _JOB_COLUMNS = [f.name for f in fields(Job)]
 _TERMINAL_SQL = "(" + ",".join(f"'{s.value}'" for s in TERMINAL) + ")"
 _USED_SQL = "COALESCE(SUM(CASE kind WHEN 'reserve' THEN credits WHEN 'release' THEN -credits ELSE 0 END), 0)"
+_QUOTA_SQL = f"""SELECT
+  (SELECT daily_credits FROM quota_limits WHERE platform = :p AND workspace_id = :w AND user_id = :u) AS user_limit,
+  (SELECT daily_credits FROM quota_limits WHERE platform = :p AND workspace_id = :w AND user_id = '') AS ws_limit,
+  (SELECT {_USED_SQL} FROM quota_ledger WHERE platform = :p AND user_id = :u AND day = :d) AS used,
+  (SELECT {_USED_SQL} FROM quota_ledger WHERE platform = :p AND workspace_id = :w AND day = :d) AS ws_used,
+  (SELECT COALESCE(SUM(credits), 0) FROM quota_ledger r WHERE kind = 'reserve' AND platform = :p
+     AND user_id = :u AND day = :d AND NOT EXISTS (SELECT 1 FROM quota_ledger s
+     WHERE s.job_id = r.job_id AND s.kind IN ('capture', 'release'))) AS held"""
 
 
 @dataclass(frozen=True)
@@ -118,9 +126,16 @@ class Store(AdminQueries):
             await self._db.execute("COMMIT")
 
     async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        # Every await on the connection is a hop to its thread: one per statement, not two.
+        async with self._lock:
+            return list(await self._db.execute_fetchall(sql, params))
+
+    async def _write_one(self, sql: str, params: Sequence[Any]) -> int:
+        # A single statement is a transaction of its own: no BEGIN/COMMIT round trips. The lock
+        # keeps it out of another coroutine's open transaction on this connection.
         async with self._lock:
             cur = await self._db.execute(sql, params)
-            return list(await cur.fetchall())
+            return cur.rowcount
 
     # -- schema -------------------------------------------------------------------------
 
@@ -165,33 +180,29 @@ class Store(AdminQueries):
         """Check every limit and, if all hold, reserve the job's cost and record it, in one transaction."""
         async with self._write() as db:
             if max_in_flight is not None:
-                cur = await db.execute(
+                (row,) = await db.execute_fetchall(
                     f"SELECT COUNT(*) FROM jobs WHERE platform = ? AND user_id = ? AND status NOT IN {_TERMINAL_SQL} "
                     "AND status NOT IN ('succeeded', 'delivering')",
                     (job.platform, job.user_id),
                 )
-                running = int((await cur.fetchone())[0])
+                running = int(row[0])
                 if running >= max_in_flight:
                     return Reservation(False, "in_flight", max_in_flight, running)
             if budget_usd is not None:
-                cur = await db.execute(
+                (row,) = await db.execute_fetchall(
                     "SELECT COALESCE(SUM(price_usd), 0) FROM jobs "
                     "WHERE day = ? AND status NOT IN ('failed', 'expired')",
                     (day,),
                 )
-                spent = float((await cur.fetchone())[0])
+                spent = float(row[0])
                 if spent + job.price_usd > budget_usd + 1e-9:
                     return Reservation(False, "budget", 0, 0, spent)
-            user_limit = await self._limit(db, job.platform, job.workspace_id, job.user_id, user_limit)
-            ws_limit = await self._limit(db, job.platform, job.workspace_id, "", workspace_limit)
-            user_used = await self._used(db, "platform = ? AND user_id = ?", (job.platform, job.user_id), day)
-            if user_used + job.cost > user_limit:
-                return Reservation(False, "user", user_limit, user_used)
-            ws_used = await self._used(
-                db, "platform = ? AND workspace_id = ?", (job.platform, job.workspace_id), day
-            )
-            if ws_used + job.cost > ws_limit:
-                return Reservation(False, "workspace", ws_limit, ws_used)
+            quota = await self._quota(db, job.platform, job.workspace_id, job.user_id, day,
+                                      user_limit, workspace_limit)
+            if quota.user_used + job.cost > quota.user_limit:
+                return Reservation(False, "user", quota.user_limit, quota.user_used)
+            if quota.workspace_used + job.cost > quota.workspace_limit:
+                return Reservation(False, "workspace", quota.workspace_limit, quota.workspace_used)
             row = self._job_row(job)
             await db.execute(
                 f"INSERT INTO jobs ({','.join(row)}) VALUES ({','.join('?' * len(row))})", list(row.values())
@@ -201,7 +212,7 @@ class Store(AdminQueries):
                 "INSERT INTO job_events (job_id, status, at) VALUES (?, ?, ?)",
                 (job.id, job.status.value, job.created_at),
             )
-            return Reservation(True, None, user_limit, user_used + job.cost)
+            return Reservation(True, None, quota.user_limit, quota.user_used + job.cost)
 
     async def get_job(self, job_id: str) -> Job | None:
         """The job with this id, or None."""
@@ -244,11 +255,8 @@ class Store(AdminQueries):
         if not changes:
             return job
         changes["updated_at"] = self._clock()
-        async with self._write() as db:
-            await db.execute(
-                f"UPDATE jobs SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
-                [*(_column(v) for v in changes.values()), job.id],
-            )
+        await self._write_one(f"UPDATE jobs SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
+                              [*(_column(v) for v in changes.values()), job.id])
         return job.replace(**changes)
 
     async def active_jobs(self, platforms: Iterable[str] | None = None) -> list[Job]:
@@ -368,36 +376,20 @@ class Store(AdminQueries):
     ) -> QuotaUsage:
         """A user's and their workspace's credits for `day`."""
         async with self._lock:
-            db = self._db
-            user_limit = await self._limit(db, platform, workspace_id, user_id, user_limit)
-            ws_limit = await self._limit(db, platform, workspace_id, "", workspace_limit)
-            used = await self._used(db, "platform = ? AND user_id = ?", (platform, user_id), day)
-            ws_used = await self._used(db, "platform = ? AND workspace_id = ?", (platform, workspace_id), day)
-            cur = await db.execute(
-                "SELECT COALESCE(SUM(credits), 0) FROM quota_ledger r WHERE kind = 'reserve' AND platform = ? "
-                "AND user_id = ? AND day = ? AND NOT EXISTS (SELECT 1 FROM quota_ledger s "
-                "WHERE s.job_id = r.job_id AND s.kind IN ('capture', 'release'))",
-                (platform, user_id, day),
-            )
-            held = int((await cur.fetchone())[0])
-        return QuotaUsage(used, held, user_limit, ws_used, ws_limit)
+            return await self._quota(self._db, platform, workspace_id, user_id, day, user_limit, workspace_limit)
 
     async def ledger(self, job_id: str) -> list[tuple[str, int, str]]:
         """A job's ledger rows: (kind, credits, day)."""
         rows = await self._read("SELECT kind, credits, day FROM quota_ledger WHERE job_id = ? ORDER BY id", (job_id,))
         return [(r["kind"], r["credits"], r["day"]) for r in rows]
 
-    async def _limit(self, db: aiosqlite.Connection, platform: str, ws: str, user: str, default: int) -> int:
-        cur = await db.execute(
-            "SELECT daily_credits FROM quota_limits WHERE platform = ? AND workspace_id = ? AND user_id = ?",
-            (platform, ws, user),
-        )
-        row = await cur.fetchone()
-        return int(row[0]) if row else default
-
-    async def _used(self, db: aiosqlite.Connection, where: str, params: tuple[str, ...], day: str) -> int:
-        cur = await db.execute(f"SELECT {_USED_SQL} FROM quota_ledger WHERE {where} AND day = ?", (*params, day))
-        return int((await cur.fetchone())[0])
+    async def _quota(self, db: aiosqlite.Connection, platform: str, ws: str, user: str, day: str,
+                     user_default: int, ws_default: int) -> QuotaUsage:
+        # Limits (an override, else the default), credits used and credits on hold, in one statement.
+        (row,) = await db.execute_fetchall(_QUOTA_SQL, {"p": platform, "w": ws, "u": user, "d": day})
+        user_limit = user_default if row["user_limit"] is None else int(row["user_limit"])
+        ws_limit = ws_default if row["ws_limit"] is None else int(row["ws_limit"])
+        return QuotaUsage(int(row["used"]), int(row["held"]), user_limit, int(row["ws_used"]), ws_limit)
 
     async def _ledger(self, db: aiosqlite.Connection, job: Job, kind: str, day: str) -> None:
         await db.execute(
