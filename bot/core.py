@@ -13,7 +13,6 @@ from bot import messages
 from bot.admin import handle_admin
 from bot.commands import CommandRequest, Reply
 from bot.config import Settings
-from bot.fairness import position_of
 from bot.images import MAX_IMAGE_BYTES, check_first_frame
 from bot.jobs import Job
 from bot.policy import access_refusal, blocked_term
@@ -200,8 +199,7 @@ class Core:
                  req.user_id, job.cost)
         self.wake()
         usage = await self._usage(req.platform, req.workspace_id, req.user_id)
-        ahead, waiting = await self.store.queue_standing(job)
-        view = status_view(job, now, credits_left=usage.user_left, position=position_of(job, ahead, waiting))
+        view = status_view(job, now, credits_left=usage.user_left, position=await self.store.queue_position(job))
         text = messages.ACCEPTED.format(cost=job.cost, left=usage.user_left)
         return Reply(text, job_id=job.id, view=view)
 

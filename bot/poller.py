@@ -13,7 +13,7 @@ from typing import Any
 from bot import messages
 from bot.config import Settings
 from bot.delivery import Delivery
-from bot.fairness import fair_order, position_of
+from bot.fairness import fair_order
 from bot.jobs import AT_PROVIDER, IllegalTransition, Job, JobStatus
 from bot.metrics import Metrics
 from bot.ports import ChatPort, MessageRef
@@ -344,7 +344,7 @@ class Poller:
             workspace_limit=self.settings.quota_workspace_daily_credits,
         )
         if job.status is S.QUEUED and position is None:
-            position = position_of(job, *await self.store.queue_standing(job))
+            position = await self.store.queue_position(job)
         view = status_view(job, now, credits_left=usage.user_left, position=position)
         try:
             await port.edit_status(MessageRef(job.thread_id or job.channel_id, job.status_message_id), view)

@@ -23,6 +23,18 @@ BUSY_TIMEOUT_MS = 30_000
 _JOB_COLUMNS = [f.name for f in fields(Job)]
 _TERMINAL_SQL = "(" + ",".join(f"'{s.value}'" for s in TERMINAL) + ")"
 _USED_SQL = "COALESCE(SUM(CASE kind WHEN 'reserve' THEN credits WHEN 'release' THEN -credits ELSE 0 END), 0)"
+# One round per turn: the job is its user's turn `ahead`; every user with more waiting jobs than
+# that has `ahead` jobs in the earlier rounds and one in this round, served by first arrival.
+_POSITION_SQL = """WITH users AS (
+  SELECT platform || ':' || user_id AS k, COUNT(*) AS n, MIN(created_at) AS first
+  FROM jobs WHERE status = 'queued' GROUP BY platform, user_id),
+me AS (SELECT
+  (SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND platform = :p AND user_id = :u
+     AND (created_at < :at OR (created_at = :at AND id < :id))) AS ahead,
+  COALESCE((SELECT first FROM users WHERE k = :k), :at) AS first)
+SELECT 1 + COALESCE(SUM(min(users.n, me.ahead) + (users.k != :k AND users.n > me.ahead
+  AND (users.first < me.first OR (users.first = me.first AND users.k < :k)))), 0)
+FROM users, me"""
 _QUOTA_SQL = f"""SELECT
   (SELECT daily_credits FROM quota_limits WHERE platform = :p AND workspace_id = :w AND user_id = :u) AS user_limit,
   (SELECT daily_credits FROM quota_limits WHERE platform = :p AND workspace_id = :w AND user_id = '') AS ws_limit,
@@ -295,19 +307,12 @@ class Store(AdminQueries):
         rows = await self._read("SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at, id")
         return [_to_job(r) for r in rows]
 
-    async def queue_standing(self, job: Job) -> tuple[int, list[tuple[str, int, float]]]:
-        """For fair-order positions without loading the queue: how many of the job's user's queued jobs
-        come before it, and each waiting user's (key, count, first arrival)."""
-        rows = await self._read(
-            "SELECT platform || ':' || user_id, COUNT(*), MIN(created_at) FROM jobs WHERE status = 'queued' "
-            "GROUP BY platform, user_id"
-        )
-        ahead = await self._read(
-            "SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND platform = ? AND user_id = ? "
-            "AND (created_at < ? OR (created_at = ? AND id < ?))",
-            (job.platform, job.user_id, job.created_at, job.created_at, job.id),
-        )
-        return int(ahead[0][0]), [(r[0], int(r[1]), float(r[2])) for r in rows]
+    async def queue_position(self, job: Job) -> int:
+        """A waiting job's place in the fair order (bot.fairness), counted in the database: no queue to load."""
+        key = f"{job.platform}:{job.user_id}"
+        params = {"p": job.platform, "u": job.user_id, "k": key, "at": job.created_at, "id": job.id}
+        rows = await self._read(_POSITION_SQL, params)
+        return int(rows[0][0])
 
     async def count_in_flight(self) -> int:
         """Jobs the provider is working on (or being sent to it), across every platform."""
