@@ -107,6 +107,39 @@ async def slack_path(tmp: Path) -> dict[str, list[float]]:
     return results
 
 
+# The floor: aiohttp answering an empty 200 to the same requests, with nothing else to do.
+FLOOR_SERVER = """
+import sys
+from aiohttp import web
+async def answer(request):
+    await request.read()
+    return web.Response()
+app = web.Application()
+app.router.add_post("/slack/events", answer)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), backlog=1024, access_log=None, print=None)
+"""
+
+
+async def floor_path(tmp: Path) -> dict[str, list[float]]:
+    """The same bursts against a bare aiohttp server: what any Python bot on this machine starts from."""
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(sys.executable, "-c", FLOOR_SERVER, str(port))
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            for _ in range(100):
+                try:
+                    await http.get("/")
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+        requests = raw_requests(port, "http://127.0.0.1:9/unused", 0)
+        await send_burst(port, requests[:WARM_UP], tmp, fresh=False)
+        return {label: await send_burst(port, requests, tmp, fresh=label == "fresh") for label in ("warm", "fresh")}
+    finally:
+        server.terminate()
+        await server.wait()
+
+
 async def core_path(tmp: Path) -> list[float]:
     async with open_runtime(settings_for(tmp / "core"), provider=IdleProvider(), start_poller=False) as rt:
         async def one(i: int) -> float:
@@ -122,6 +155,7 @@ async def run() -> list[Figure]:
     """Both paths, 1,000 requests each, all at once."""
     with tempfile.TemporaryDirectory() as tmp:
         slack = await slack_path(Path(tmp))
+        floor = await floor_path(Path(tmp))
         core = await core_path(Path(tmp))
     figures = []
     for label, values, target in (("slack_warm", slack["warm"], "p99 < 100 ms"),
@@ -130,6 +164,9 @@ async def run() -> list[Figure]:
         figures += [Figure(f"{label}_ack_p50", percentile(ms, 50), "ms"),
                     Figure(f"{label}_ack_p99", percentile(ms, 99), "ms", target),
                     Figure(f"{label}_ack_max", max(ms), "ms", "< 3000 ms (deadline)")]
+    for label in ("warm", "fresh"):
+        figures.append(Figure(f"bare_aiohttp_{label}_p99", percentile([v * 1000 for v in floor[label]], 99), "ms",
+                              "the floor: an empty 200, no bot"))
     # The core's reply comes after the platform's acknowledgement (Slack's above, Discord's defer):
     # it is the whole command (checks, quota reservation, job insert, queue place), not held to 3 s.
     ms = [v * 1000 for v in core]
