@@ -130,26 +130,23 @@ class Poller:
     async def tick(self) -> int:
         """Do every step that is due now; return how many jobs were touched."""
         now = self.clock()
-        due = [j for j in await self.store.due_jobs(now, self.ports.keys()) if j.id not in self._busy]
-        started = 0
         timeout = self.settings.job_timeout_minutes * 60
-        queued: list[Job] = []
+        due = [j for j in await self.store.due_jobs(now, self.ports.keys(), expire_before=now - timeout)
+               if j.id not in self._busy]
+        started = 0
         for job in due:
             if job.status in (S.QUEUED, S.SUBMITTING, *AT_PROVIDER) and now - job.created_at > timeout:
                 started += self._spawn(job, self._expire(job))
             elif job.status in AT_PROVIDER and job.provider != self.provider.name:
                 started += self._spawn(job, self.fail(job, messages.PROVIDER_CHANGED))
-            elif job.status is S.QUEUED:
-                queued.append(job)
             elif job.status is S.SUBMITTING:
                 started += self._spawn(job, self._recover_submission(job))
             elif job.status in AT_PROVIDER:
                 started += self._spawn(job, self._poll(job))
             elif job.status in (S.SUCCEEDED, S.DELIVERING):
                 started += self._spawn(job, self.delivery.run(job))
-        if queued:
-            started += await self._submit_some(queued)
-        return started
+        # One step per job per tick: a job just handled above (say, put back in line) waits for the next.
+        return started + await self._submit_some(now, skip={j.id for j in due})
 
     def _spawn(self, job: Job, coro: Any) -> int:
         async def guarded() -> None:
@@ -164,16 +161,24 @@ class Poller:
         self._busy[job.id] = self.supervisor.start(guarded(), name=f"job-{job.id}")
         return 1
 
-    async def _submit_some(self, due_queued: list[Job]) -> int:
-        in_flight = await self.store.count_in_flight()
-        slots = self.settings.provider_max_in_flight - in_flight
+    async def _submit_some(self, now: float, skip: set[str]) -> int:
+        slots = self.settings.provider_max_in_flight - await self.store.count_in_flight()
+        if slots <= 0:
+            return 0
         # The whole line, as light keys (no request parsing): fair order needs only who and when.
+        # Only the jobs that get a slot are loaded in full.
         line = await self.store.queued_keys()
-        due = {j.id: j for j in due_queued}
-        order = [due[e.id] for e in fair_order(line) if e.id in due and e.id not in self._busy]
+        taken = skip | self._busy.keys()
+        order = [e for e in fair_order(line)
+                 if e.platform in self.ports and e.next_poll_at <= now and e.id not in taken]
         started = 0
-        for job in order:
-            if slots <= 0 or (self.throttle is not None and not self.throttle.try_acquire()):
+        for entry in order:
+            if slots <= 0:
+                break
+            job = await self.store.get_job(entry.id)
+            if job is None or job.status is not S.QUEUED:
+                continue
+            if self.throttle is not None and not self.throttle.try_acquire():
                 break
             slots -= 1
             started += self._spawn(job, self._submit(job))

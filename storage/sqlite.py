@@ -70,6 +70,7 @@ class QueueEntry:
     user_id: str
     created_at: float
     status_message_id: str | None
+    next_poll_at: float
 
 
 @dataclass(frozen=True)
@@ -282,22 +283,28 @@ class Store(AdminQueries):
         rows = await self._read(sql + " ORDER BY created_at, id", params)
         return [_to_job(r) for r in rows]
 
-    async def due_jobs(self, now: float, platforms: Iterable[str], limit: int = 500) -> list[Job]:
-        """Unfinished jobs of these platforms whose next step is due, most overdue first."""
+    async def due_jobs(self, now: float, platforms: Iterable[str], expire_before: float, limit: int = 500) -> list[Job]:
+        """Unfinished jobs of these platforms whose next step is due, most overdue first.
+
+        Jobs waiting for a provider slot are left out (the poller takes them from `queued_keys`, as
+        many as there are slots), except those that arrived before `expire_before` and must expire.
+        """
         names = list(platforms)
         if not names:
             return []
         rows = await self._read(
             f"SELECT * FROM jobs WHERE status NOT IN {_TERMINAL_SQL} AND next_poll_at <= ? "
+            "AND (status != 'queued' OR created_at < ?) "
             f"AND platform IN ({','.join('?' * len(names))}) ORDER BY next_poll_at, created_at LIMIT ?",
-            [now, *names, limit],
+            [now, expire_before, *names, limit],
         )
         return [_to_job(r) for r in rows]
 
     async def queued_keys(self) -> list[QueueEntry]:
         """Every waiting job's id, user and arrival, in arrival order (cheap: no request parsing)."""
         rows = await self._read(
-            "SELECT id, platform, user_id, created_at, status_message_id FROM jobs WHERE status = 'queued' "
+            "SELECT id, platform, user_id, created_at, status_message_id, next_poll_at FROM jobs "
+            "WHERE status = 'queued' "
             "ORDER BY created_at, id"
         )
         return [QueueEntry(*r) for r in rows]
