@@ -127,7 +127,7 @@ class SlackAdapter:
 
     async def _on_command(self, ack, body: dict[str, Any], respond) -> None:
         answer = self.quick_answer(body)
-        await ack(**answer) if answer else await ack()
+        await ack(**(answer or {}))
         if answer is None:
             self.later.put(lambda: self._command(body, respond), urgent=t.slash_request(body) is None)
 
