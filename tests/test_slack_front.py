@@ -80,6 +80,15 @@ async def _nothing() -> None:
     pass
 
 
+async def test_slacks_set_up_checks_still_reach_bolt(tmp_path: Path, fake: FakeSlack) -> None:
+    # Slack sends these when the Request URL is entered: the challenge must come back as it was sent.
+    async with Bot(tmp_path, fake) as bot:
+        challenge = await bot.send(json.dumps({"token": "legacy", "type": "url_verification", "challenge": "c-123"}))
+        assert challenge.status_code == 200 and challenge.json() == {"challenge": "c-123"}
+        ssl_check = await bot.send("ssl_check=1&token=legacy")
+        assert ssl_check.status_code == 200
+
+
 def test_only_slash_command_forms_take_the_fast_path() -> None:
     form = "application/x-www-form-urlencoded"
     assert _slash_command("command=%2Fvideo&text=a+cat", form) == {"command": "/video", "text": "a cat"}
