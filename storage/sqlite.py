@@ -143,12 +143,11 @@ class Store(AdminQueries):
         async with self._lock:
             return list(await self._db.execute_fetchall(sql, params))
 
-    async def _write_one(self, sql: str, params: Sequence[Any]) -> int:
+    async def _write_one(self, sql: str, params: Sequence[Any]) -> None:
         # A single statement is a transaction of its own: no BEGIN/COMMIT round trips. The lock
         # keeps it out of another coroutine's open transaction on this connection.
         async with self._lock:
-            cur = await self._db.execute(sql, params)
-            return cur.rowcount
+            await self._db.execute(sql, params)
 
     # -- schema -------------------------------------------------------------------------
 
@@ -304,8 +303,7 @@ class Store(AdminQueries):
         """Every waiting job's id, user and arrival, in arrival order (cheap: no request parsing)."""
         rows = await self._read(
             "SELECT id, platform, user_id, created_at, status_message_id, next_poll_at FROM jobs "
-            "WHERE status = 'queued' "
-            "ORDER BY created_at, id"
+            "WHERE status = 'queued' ORDER BY created_at, id"
         )
         return [QueueEntry(*r) for r in rows]
 

@@ -129,7 +129,7 @@ class SlackAdapter:
         answer = self.quick_answer(body)
         await ack(**(answer or {}))
         if answer is None:
-            self.later.put(lambda: self._command(body, respond), urgent=t.slash_request(body) is None)
+            self.later.put(lambda: self._command(body, respond), urgent=t.opens_form(body))
 
     async def _command(self, body: dict[str, Any], respond) -> None:
         req = t.slash_request(body)

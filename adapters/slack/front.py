@@ -15,6 +15,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack.backlog import AfterAck
+from adapters.slack.translate import opens_form
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,7 @@ class SlackFront:
             if response.status != 200:
                 log.warning("bolt answered a slash command with HTTP %d", response.status)
 
-        # A command with no text opens the form with its trigger_id, which Slack honours for 3 s.
-        self.later.put(dispatch, urgent=not (form.get("text") or "").strip())
+        self.later.put(dispatch, urgent=opens_form(form))
         return web.Response()
 
 

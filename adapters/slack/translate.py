@@ -32,11 +32,16 @@ def admin_args(text: str) -> tuple[str, ...]:
     return tuple(_REF.sub(lambda m: m.group(1), word) for word in text.split())
 
 
+def opens_form(body: dict[str, Any]) -> bool:
+    """True for `/video` with no text: the answer is the form, opened with a trigger_id valid for 3 s."""
+    return not (body.get("text") or "").strip()
+
+
 def slash_request(body: dict[str, Any]) -> CommandRequest | None:
     """`/video ...` as a request; None when the text is empty (the caller opens the modal)."""
-    text = (body.get("text") or "").strip()
-    if not text:
+    if opens_form(body):
         return None
+    text = body["text"].strip()
     base = _base(body.get("team_id", ""), body["channel_id"], body["user_id"], body.get("user_name", ""))
     head, _, rest = text.partition(" ")
     if head.lower() == "admin":
