@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 
 from benchmarks.common import Figure, IdleProvider, free_port, percentile
+from bot.cli.runtime import open_runtime
 from bot.commands import CommandRequest
 from bot.config import Settings
-from bot.runtime import open_runtime
 from tests.fakes.minimax import FakeMiniMax
 from tests.fakes.slack import FakeSlack, sign
 

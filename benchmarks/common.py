@@ -9,9 +9,9 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from bot.contract import VideoRequest
 from bot.ports import AttachmentRef, MessageRef, StatusView, ThreadRef, VideoPost
 from bot.providers.base import TaskState, TaskStatus
-from bot.request import VideoRequest
 
 
 @dataclass(frozen=True)

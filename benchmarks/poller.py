@@ -10,10 +10,10 @@ from pathlib import Path
 
 from benchmarks.common import Figure, NullPort, StallMonitor, peak_rss_mb, percentile
 from bot.config import Settings
+from bot.contract import VideoRequest
 from bot.jobs import Job, JobStatus
 from bot.poller import Poller
 from bot.providers.minimax import MiniMaxProvider
-from bot.request import VideoRequest
 from bot.tasks import TaskSupervisor
 from storage import Store
 from tests.fakes.minimax import FakeMiniMax

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from benchmarks.common import Figure
+from bot.contract import VideoRequest
 from bot.jobs import Job
-from bot.request import VideoRequest
 from storage import Store
 
 REQUESTERS = 100

@@ -14,10 +14,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.port import SlackPort
 from benchmarks.common import Figure, peak_rss_mb
 from bot.config import Settings
+from bot.contract import VideoRequest
 from bot.jobs import Job, JobStatus
 from bot.poller import Poller
 from bot.providers.minimax import MiniMaxProvider
-from bot.request import VideoRequest
 from bot.tasks import TaskSupervisor
 from storage import Store
 from tests.fakes.slack import FakeSlack

@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import sys
 
-from bot import admin_cli, cli, ops_cli
+from bot.cli import admin as admin_cli
+from bot.cli import commands as cli
+from bot.cli import ops as ops_cli
 
 
 def build_parser() -> argparse.ArgumentParser:

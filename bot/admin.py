@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot import messages
 from bot.commands import CommandRequest, Reply
-from bot.quota import utc_day
+from bot.days import utc_day
 
 if TYPE_CHECKING:
     from bot.core import Core

@@ -13,12 +13,12 @@ from bot import messages
 from bot.admin import handle_admin
 from bot.commands import CommandRequest, Reply
 from bot.config import Settings
+from bot.contract import InvalidRequest, VideoRequest
+from bot.days import human_duration, seconds_until_reset, utc_day
 from bot.images import MAX_IMAGE_BYTES, check_first_frame
 from bot.jobs import Job
 from bot.policy import access_refusal, blocked_term
 from bot.ports import ChatPort, MessageRef
-from bot.quota import human_duration, seconds_until_reset, utc_day
-from bot.request import InvalidRequest, VideoRequest
 from bot.views import status_view
 from storage import QuotaUsage, Reservation, Store
 

@@ -13,7 +13,7 @@ import httpx
 from bot.config import Settings
 from bot.providers.base import ProviderError
 from bot.providers.factory import make_provider
-from bot.render import render_video
+from bot.providers.render import render_video
 from bot.tasks import TaskSupervisor
 from storage import Store
 
@@ -91,7 +91,7 @@ async def _provider(settings: Settings) -> Finding:
             return Finding("provider", True, "local (renders on this machine; not an AI model)")
         return Finding("provider", True, await check())
     except ProviderError as exc:
-        from bot.cli import provider_problem
+        from bot.cli.commands import provider_problem
 
         return Finding("provider", False, provider_problem(settings, exc))
     finally:

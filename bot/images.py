@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from bot import messages
-from bot.request import FirstFrame, InvalidRequest
+from bot.contract import FirstFrame, InvalidRequest
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MIN_SHORT_SIDE = 300  # the short side must be MORE than this

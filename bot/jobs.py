@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.request import VideoRequest
+from bot.contract import VideoRequest
 
 
 class JobStatus(StrEnum):

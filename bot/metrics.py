@@ -13,7 +13,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from bot.cli.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import messages
-from bot.request import InvalidRequest
+from bot.contract import InvalidRequest
 
 _FLAGS_WITH_VALUE = {"--duration": "duration", "-d": "duration", "--resolution": "resolution", "-r": "resolution",
                      "--image": "image"}

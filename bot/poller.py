@@ -12,6 +12,7 @@ from typing import Any
 
 from bot import messages
 from bot.config import Settings
+from bot.days import utc_day
 from bot.delivery import Delivery
 from bot.fairness import fair_order
 from bot.jobs import AT_PROVIDER, IllegalTransition, Job, JobStatus
@@ -19,7 +20,6 @@ from bot.metrics import Metrics
 from bot.ports import ChatPort, MessageRef
 from bot.providers.base import Fault, Provider, ProviderError, TaskLost, TaskState, TaskStatus
 from bot.providers.http import RATE_LIMIT_CODES
-from bot.quota import utc_day
 from bot.tasks import TaskSupervisor
 from bot.views import status_view, thread_of
 from storage import QueueEntry, Store

@@ -13,8 +13,8 @@ from typing import Any
 
 import aiosqlite
 
+from bot.contract import VideoRequest
 from bot.jobs import TERMINAL, IllegalTransition, Job, JobStatus, check_transition
-from bot.request import VideoRequest
 from storage.admin import AdminQueries
 
 log = logging.getLogger(__name__)

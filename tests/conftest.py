@@ -31,7 +31,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def sample_mp4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A real, small H.264 MP4 for fake providers to serve."""
-    from bot.render import render_video
+    from bot.providers.render import render_video
 
     path = tmp_path_factory.mktemp("sample") / "sample.mp4"
     render_video(path, prompt="sample", duration=6, resolution="768P", fps=8)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from bot.contract import VideoRequest
 from bot.ports import AttachmentRef, DeliveryFailed, MessageRef, StatusView, ThreadRef, VideoPost
 from bot.providers.base import ProviderError, TaskLost, TaskState, TaskStatus
-from bot.request import VideoRequest
 
 
 class FakeClock:

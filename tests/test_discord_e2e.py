@@ -15,9 +15,9 @@ from PIL import Image
 
 from adapters.discord.app import DiscordAdapter
 from bot import messages
+from bot.cli.runtime import open_runtime
 from bot.jobs import JobStatus
 from bot.providers.minimax import MiniMaxProvider
-from bot.runtime import open_runtime
 from tests.conftest import make_settings
 from tests.fakes.discord import CHANNEL_ID, GUILD_ID, FakeDiscord, snowflake
 from tests.fakes.minimax import FakeMiniMax

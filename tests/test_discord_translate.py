@@ -6,9 +6,9 @@ import av
 
 from adapters.discord import translate as t
 from adapters.discord.invite import application_id_from_token, invite_url
+from adapters.discord.reencode import reencode_to_fit
 from bot.ports import StatusView
-from bot.reencode import reencode_to_fit
-from bot.render import render_video
+from bot.providers.render import render_video
 
 SLASH_DATA = {
     "id": "555", "name": "video", "type": 1,

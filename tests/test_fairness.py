@@ -1,8 +1,8 @@
 """Round-robin order across users for jobs waiting for a provider slot."""
 
+from bot.contract import VideoRequest
 from bot.fairness import fair_order, positions
 from bot.jobs import Job
-from bot.request import VideoRequest
 
 
 def job(n: int, user: str) -> Job:

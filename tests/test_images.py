@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from bot import messages
+from bot.contract import InvalidRequest
 from bot.images import MAX_IMAGE_BYTES, check_first_frame, data_url
-from bot.request import InvalidRequest
 
 
 def encode(size: tuple[int, int], fmt: str, mode: str = "RGB") -> bytes:

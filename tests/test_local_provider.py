@@ -8,9 +8,9 @@ import av
 import pytest
 from PIL import Image
 
+from bot.contract import FirstFrame, VideoRequest
 from bot.providers.base import TaskLost, TaskStatus
 from bot.providers.local import LocalProvider
-from bot.request import FirstFrame, VideoRequest
 from tests.helpers import FakeClock
 
 

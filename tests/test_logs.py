@@ -3,8 +3,8 @@
 import io
 import logging
 
+from bot.cli.logs import RedactingFormatter, secret_values
 from bot.config import Settings
-from bot.logs import RedactingFormatter, secret_values
 
 
 def test_settings_secrets_and_token_shapes_are_scrubbed() -> None:

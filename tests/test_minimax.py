@@ -148,7 +148,7 @@ async def test_expired_download_url_is_renewed(rig: ProviderRig, fake: FakeMiniM
 
 
 async def test_fast_model_only_with_an_image(fake: FakeMiniMax) -> None:
-    from bot.request import VideoRequest
+    from bot.contract import VideoRequest
 
     provider = MiniMaxProvider(fake.api_key, fake.base_url, model="MiniMax-Hailuo-2.3-Fast")
     with pytest.raises(ProviderError) as err:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.days import utc_day
 from bot.jobs import JobStatus
-from bot.quota import utc_day
 from storage import Store
 from tests.test_store import make_job
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from bot.contract import InvalidRequest
 from bot.parsing import VideoArgs, parse_video_args
-from bot.request import InvalidRequest
 
 
 def test_flags_and_prompt() -> None:

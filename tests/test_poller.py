@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from bot import messages
+from bot.contract import VideoRequest
+from bot.days import utc_day
 from bot.jobs import Job, JobStatus
 from bot.poller import Poller
 from bot.ports import DeliveryFailed, MessageRef
 from bot.providers.base import Fault, ProviderError, TaskStatus
-from bot.quota import utc_day
-from bot.request import VideoRequest
 from bot.tasks import TaskSupervisor
 from storage import Store
 from tests.conftest import make_settings

@@ -3,7 +3,7 @@
 import pytest
 
 from bot import messages
-from bot.request import FirstFrame, InvalidRequest, VideoRequest
+from bot.contract import FirstFrame, InvalidRequest, VideoRequest
 
 FRAME = FirstFrame("/tmp/x.png", "image/png", 800, 600)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from bot.cli.runtime import open_runtime
 from bot.commands import CommandRequest
 from bot.jobs import JobStatus
 from bot.ports import MessageRef, ThreadRef, VideoPost
-from bot.runtime import open_runtime
 from tests.conftest import make_settings
 from tests.helpers import FakeChatPort
 

@@ -18,9 +18,9 @@ from PIL import Image
 
 from adapters.slack.app import SlackAdapter
 from bot import messages
+from bot.cli.runtime import open_runtime
 from bot.jobs import JobStatus
 from bot.providers.minimax import MiniMaxProvider
-from bot.runtime import open_runtime
 from tests.conftest import make_settings
 from tests.fakes.minimax import FakeMiniMax
 from tests.fakes.slack import FakeSlack, sign

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from adapters.slack import translate as t
+from bot.contract import InvalidRequest
 from bot.ports import StatusView
-from bot.request import InvalidRequest
 
 SLASH = {"team_id": "T1", "channel_id": "C1", "user_id": "U1", "user_name": "alice", "command": "/video"}
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.contract import VideoRequest
 from bot.jobs import IllegalTransition, Job, JobStatus
-from bot.request import VideoRequest
 from storage import Store
 
 DAY = "2027-01-15"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.commands import CommandRequest, Reply
+from bot.days import human_duration
 from bot.parsing import parse_video_args
 from bot.ports import AttachmentRef, StatusView
-from bot.quota import human_duration
 
 PLATFORM = "console"
 WORKSPACE = "local"

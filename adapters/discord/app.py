@@ -12,9 +12,9 @@ from discord import app_commands
 
 from adapters.discord import translate as t
 from adapters.discord.port import DiscordPort, RegenerateButton, status_ref
+from bot.cli.runtime import Runtime
 from bot.commands import CommandRequest
 from bot.config import Settings
-from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 import discord
 import httpx
 
+from adapters.discord.reencode import reencode_to_fit
 from adapters.discord.translate import PLATFORM, REGENERATE_ID, status_embed
-from bot.fetch import fetch_capped
+from adapters.fetch import fetch_capped
 from bot.ports import AttachmentRef, DeliveryFailed, MessageRef, StatusView, ThreadRef, VideoPost
-from bot.reencode import reencode_to_fit
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from typing import Any
 import discord
 
 from bot.commands import CommandRequest
+from bot.days import human_duration
 from bot.ports import AttachmentRef, StatusView
-from bot.quota import human_duration
 
 PLATFORM = "discord"
 MANAGE_GUILD = 1 << 5

@@ -19,10 +19,10 @@ from adapters.slack import translate as t
 from adapters.slack.backlog import AfterAck
 from adapters.slack.front import SlackFront
 from adapters.slack.port import SlackPort, status_ref
+from bot.cli.runtime import Runtime
 from bot.commands import CommandRequest
 from bot.config import Settings
-from bot.request import InvalidRequest
-from bot.runtime import Runtime
+from bot.contract import InvalidRequest
 
 log = logging.getLogger(__name__)
 

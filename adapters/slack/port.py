@@ -12,8 +12,8 @@ import httpx
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.fetch import fetch_capped
 from adapters.slack.translate import PLATFORM, regenerate_blocks, status_message
-from bot.fetch import fetch_capped
 from bot.ports import AttachmentRef, DeliveryFailed, MessageRef, StatusView, ThreadRef, VideoPost
 
 log = logging.getLogger(__name__)

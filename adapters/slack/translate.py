@@ -7,10 +7,10 @@ import re
 from typing import Any
 
 from bot.commands import CommandRequest
+from bot.contract import InvalidRequest
+from bot.days import human_duration
 from bot.parsing import parse_video_args
 from bot.ports import AttachmentRef, StatusView
-from bot.quota import human_duration
-from bot.request import InvalidRequest
 
 PLATFORM = "slack"
 MODAL_ID = "hailuo_video_modal"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from bot.request import VideoRequest
+from bot.contract import VideoRequest
 
 
 class TaskStatus(StrEnum):

@@ -15,10 +15,10 @@ from typing import Any
 
 import httpx
 
+from bot.contract import VideoRequest
 from bot.images import data_url_async
 from bot.providers.base import Fault, ProviderError, TaskLost, TaskState, TaskStatus
 from bot.providers.http import decode_json, fault_for_http, retry_after, stream_capped, transport_error
-from bot.request import VideoRequest
 from bot.tasks import TaskSupervisor
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+from bot.contract import VideoRequest
 from bot.providers.base import Fault, ProviderError, TaskLost, TaskState, TaskStatus
-from bot.render import render_video
-from bot.request import VideoRequest
+from bot.providers.render import render_video
 from bot.tasks import TaskSupervisor
 
 log = logging.getLogger(__name__)

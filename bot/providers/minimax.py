@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from bot.contract import VideoRequest
 from bot.images import data_url_async
 from bot.providers.base import Fault, ProviderError, TaskState, TaskStatus
 from bot.providers.http import (
@@ -19,7 +20,6 @@ from bot.providers.http import (
     stream_capped,
     transport_error,
 )
-from bot.request import VideoRequest
 
 log = logging.getLogger(__name__)
 

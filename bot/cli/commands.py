@@ -18,16 +18,16 @@ from pydantic import ValidationError
 from adapters.console.port import ConsolePort
 from adapters.console.translate import PLATFORM, WORKSPACE, render_reply, render_status, to_request
 from bot import messages
+from bot.cli.logs import setup_logging
+from bot.cli.runtime import Runtime, open_runtime
 from bot.commands import CommandRequest
 from bot.config import Settings
 from bot.jobs import Job, JobStatus
-from bot.logs import setup_logging
 from bot.metrics import serve, serve_app
 from bot.ports import AttachmentRef, MessageRef
 from bot.providers.base import Fault, ProviderError
 from bot.providers.callbacks import callback_app
 from bot.providers.factory import callback_secret, callback_url, make_provider
-from bot.runtime import Runtime, open_runtime
 from bot.tasks import TaskSupervisor
 from bot.views import status_view
 

@@ -10,7 +10,7 @@ import sys
 from dataclasses import astuple, fields
 
 from bot.config import Settings
-from bot.quota import utc_day
+from bot.days import utc_day
 from storage import Store
 from storage.admin import UsageRow
 
@@ -50,7 +50,7 @@ async def quota(settings: Settings, args: argparse.Namespace) -> int:
             who = f"user {args.user}" if args.user else "the workspace"
             print(f"Daily credits for {who} in {args.platform}/{args.workspace} set to {args.credits}.")
             return 0
-        from bot.clock import now
+        from time import time as now
 
         u = await store.usage(args.platform, args.workspace, args.user or "-", day=utc_day(now()),
                               user_limit=settings.quota_user_daily_credits,

@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from time import time as now
 
-from bot.clock import now
 from bot.config import Settings
 from storage import Store
 
