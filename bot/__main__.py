@@ -7,8 +7,10 @@ import asyncio
 import sys
 
 from bot.cli import admin as admin_cli
-from bot.cli import commands as cli
+from bot.cli import checks as checks_cli
+from bot.cli import local, run
 from bot.cli import ops as ops_cli
+from bot.cli.logs import setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,19 +46,19 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
     try:
-        settings = cli.load_settings()
+        settings = local.load_settings()
     except ValueError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     quiet = args.command != "run" and not args.verbose
-    cli.setup_logging(settings, quiet=quiet)
+    setup_logging(settings, quiet=quiet)
     runner = {
-        "generate": cli.generate,
-        "console": cli.console,
-        "run": cli.run,
-        "check-provider": cli.check_provider,
-        "doctor": cli.doctor,
-        "discord-invite": cli.discord_invite,
+        "generate": local.generate,
+        "console": local.console,
+        "run": run.run,
+        "check-provider": checks_cli.check_provider,
+        "doctor": checks_cli.doctor,
+        "discord-invite": checks_cli.discord_invite,
         "quota": admin_cli.quota,
         "usage": admin_cli.usage,
         "db": ops_cli.db,

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from bot import messages
 from bot.commands import CommandRequest, Reply
+from bot.config import Settings
 from bot.days import utc_day
+from bot.messages import channel_ref, user_ref
+from storage import Store
 
-if TYPE_CHECKING:
-    from bot.core import Core
+
+@dataclass(frozen=True)
+class AdminScope:
+    """What an admin command works on: the settings, the store and the clock."""
+
+    settings: Settings
+    store: Store
+    clock: Callable[[], float]
 
 
-async def handle_admin(core: Core, req: CommandRequest) -> Reply:
+async def handle_admin(scope: AdminScope, req: CommandRequest) -> Reply:
     """Carry out one admin action; the platform's own admin check arrives as `req.is_admin`."""
     if not req.is_admin:
         return Reply(messages.ADMIN_ONLY, ok=False, ephemeral=True)
@@ -23,7 +33,7 @@ async def handle_admin(core: Core, req: CommandRequest) -> Reply:
     if handler is None:
         return Reply(messages.ADMIN_HELP, ephemeral=True)
     try:
-        return Reply(await handler(core, req, action.lower(), rest), ephemeral=True)
+        return Reply(await handler(scope, req, action.lower(), rest), ephemeral=True)
     except (IndexError, ValueError):
         return Reply(messages.ADMIN_BAD.format(help=messages.ADMIN_HELP), ok=False, ephemeral=True)
 
@@ -32,7 +42,7 @@ def _actor(req: CommandRequest) -> str:
     return f"{req.platform}:{req.user_id}"
 
 
-async def _quota(core: Core, req: CommandRequest, action: str, rest: list[str]) -> str:
+async def _quota(core: AdminScope, req: CommandRequest, action: str, rest: list[str]) -> str:
     s = core.settings
     if rest and rest[0] == "set":
         credits = int(rest[1])
@@ -40,7 +50,7 @@ async def _quota(core: Core, req: CommandRequest, action: str, rest: list[str]) 
             raise ValueError("negative credits")
         user = rest[2] if len(rest) > 2 else ""
         await core.store.set_limit(req.platform, req.workspace_id, user, credits, set_by=_actor(req))
-        who = f"<@{user}>" if user else "this workspace"
+        who = user_ref(user) if user else "this workspace"
         return messages.ADMIN_LIMIT_SET.format(who=who, credits=credits)
     user = rest[0] if rest else "-"
     u = await core.store.usage(req.platform, req.workspace_id, user, day=utc_day(core.clock()),
@@ -48,33 +58,33 @@ async def _quota(core: Core, req: CommandRequest, action: str, rest: list[str]) 
     text = messages.ADMIN_QUOTA_WORKSPACE.format(used=u.workspace_used, left=u.workspace_left,
                                                  limit=u.workspace_limit)
     if rest:
-        text = messages.ADMIN_QUOTA_USER.format(user=user, used=u.user_used - u.user_held, held=u.user_held,
+        text = messages.ADMIN_QUOTA_USER.format(user=user_ref(user), used=u.user_used - u.user_held, held=u.user_held,
                                                 left=u.user_left, limit=u.user_limit) + " " + text
     return text
 
 
-async def _block(core: Core, req: CommandRequest, action: str, rest: list[str]) -> str:
+async def _block(core: AdminScope, req: CommandRequest, action: str, rest: list[str]) -> str:
     user = rest[0]
     await core.store.set_blocked(req.platform, req.workspace_id, user, action == "block", set_by=_actor(req))
-    return (messages.ADMIN_BLOCKED if action == "block" else messages.ADMIN_UNBLOCKED).format(user=user)
+    return (messages.ADMIN_BLOCKED if action == "block" else messages.ADMIN_UNBLOCKED).format(user=user_ref(user))
 
 
-async def _channels(core: Core, req: CommandRequest, action: str, rest: list[str]) -> str:
+async def _channels(core: AdminScope, req: CommandRequest, action: str, rest: list[str]) -> str:
     if rest:
         verb, channel = rest[0].lower(), rest[1]
         if verb not in ("allow", "remove"):
             raise ValueError(verb)
         await core.store.set_channel_allowed(req.platform, req.workspace_id, channel, verb == "allow",
                                              set_by=_actor(req))
-        return (messages.ADMIN_CHANNEL_ALLOWED if verb == "allow" else messages.ADMIN_CHANNEL_REMOVED).format(
-            channel=channel)
+        said = messages.ADMIN_CHANNEL_ALLOWED if verb == "allow" else messages.ADMIN_CHANNEL_REMOVED
+        return said.format(channel=channel_ref(channel))
     allowed = await core.store.allowed_channels(req.platform, req.workspace_id)
     if not allowed:
         return messages.ADMIN_CHANNELS_NONE
-    return messages.ADMIN_CHANNELS.format(channels=", ".join(f"<#{c}>" for c in allowed))
+    return messages.ADMIN_CHANNELS.format(channels=", ".join(channel_ref(c) for c in allowed))
 
 
-async def _usage(core: Core, req: CommandRequest, action: str, rest: list[str]) -> str:
+async def _usage(core: AdminScope, req: CommandRequest, action: str, rest: list[str]) -> str:
     days = max(1, int(rest[0])) if rest else 7
     since = (datetime.fromtimestamp(core.clock(), UTC) - timedelta(days=days - 1)).strftime("%Y-%m-%d")
     rows = await core.store.usage_report(since, req.platform, req.workspace_id)
@@ -88,12 +98,12 @@ async def _usage(core: Core, req: CommandRequest, action: str, rest: list[str]) 
         total[1] += r.credits_captured
         total[2] += r.usd
     for user, (delivered, credits, usd) in sorted(per_user.items(), key=lambda kv: -kv[1][2])[:10]:
-        lines.append(messages.ADMIN_USAGE_USER.format(user=user, delivered=int(delivered), credits=int(credits),
-                                                      usd=usd))
+        lines.append(messages.ADMIN_USAGE_USER.format(user=user_ref(user), delivered=int(delivered),
+                                                      credits=int(credits), usd=usd))
     return "\n".join(lines)
 
 
-async def _log(core: Core, req: CommandRequest, action: str, rest: list[str]) -> str:
+async def _log(core: AdminScope, req: CommandRequest, action: str, rest: list[str]) -> str:
     entries = await core.store.admin_log(req.platform, req.workspace_id, limit=15)
     if not entries:
         return messages.ADMIN_LOG_EMPTY

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.ports import AttachmentRef, StatusView, ThreadRef
 
@@ -39,4 +39,3 @@ class Reply:
     ephemeral: bool = False
     job_id: str | None = None
     view: StatusView | None = None
-    lines: tuple[str, ...] = field(default=())

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class Price:
+    """What one video costs: quota credits, and the provider's list price for reports and the budget."""
+
+    credits: int
+    usd: float
 
 
 class Settings(BaseSettings):
@@ -79,23 +88,10 @@ class Settings(BaseSettings):
                 return url[len(prefix):] or ":memory:"
         raise ValueError(f"DATABASE_URL must start with sqlite:///, got {url.split(':', 1)[0]}:...")
 
-    @property
-    def credit_costs(self) -> dict[tuple[str, int], int]:
-        """Credits per (resolution, duration)."""
-        return {
-            ("768P", 6): self.credits_768p_6s,
-            ("768P", 10): self.credits_768p_10s,
-            ("1080P", 6): self.credits_1080p_6s,
-        }
-
-    @property
-    def prices_usd(self) -> dict[tuple[str, int], float]:
-        """Estimated dollars per (resolution, duration), for spend reports and the budget."""
-        return {
-            ("768P", 6): self.price_768p_6s_usd,
-            ("768P", 10): self.price_768p_10s_usd,
-            ("1080P", 6): self.price_1080p_6s_usd,
-        }
+    def price_of(self, resolution: str, duration: int) -> Price:
+        """Credits and estimated dollars of one video: CREDITS_<RES>_<DUR>S and PRICE_<RES>_<DUR>S_USD."""
+        kind = f"{resolution.lower()}_{duration}s"
+        return Price(getattr(self, f"credits_{kind}"), getattr(self, f"price_{kind}_usd"))
 
     @property
     def blocked_term_list(self) -> list[str]:

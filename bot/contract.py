@@ -11,7 +11,6 @@ from bot import messages
 MAX_PROMPT_CHARS = 2000
 DURATIONS = (6, 10)
 RESOLUTIONS = ("768P", "1080P")
-DEFAULT_COSTS: dict[tuple[str, int], int] = {("768P", 6): 1, ("768P", 10): 2, ("1080P", 6): 2}
 
 
 class InvalidRequest(ValueError):
@@ -78,10 +77,6 @@ class VideoRequest:
         return VideoRequest(
             self.prompt, self.duration, self.resolution, self.prompt_optimizer, self.fast_pretreatment, frame
         )
-
-    def cost(self, costs: dict[tuple[str, int], int] | None = None) -> int:
-        """Credits this video costs under the given (or default) price table."""
-        return (costs or DEFAULT_COSTS)[(self.resolution, self.duration)]
 
     @property
     def mode(self) -> str:

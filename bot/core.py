@@ -1,4 +1,4 @@
-"""The platform-neutral core: one entry point for everything a user asks."""
+"""The platform-neutral core: one entry point for everything a member asks."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import messages
-from bot.admin import handle_admin
+from bot.admin import AdminScope, handle_admin
+from bot.answers import Answers
 from bot.commands import CommandRequest, Reply
 from bot.config import Settings
 from bot.contract import InvalidRequest, VideoRequest
@@ -18,11 +18,16 @@ from bot.days import human_duration, seconds_until_reset, utc_day
 from bot.images import MAX_IMAGE_BYTES, check_first_frame
 from bot.jobs import Job
 from bot.policy import access_refusal, blocked_term
-from bot.ports import ChatPort, MessageRef
+from bot.ports import CannotPost, ChatPort, StatusOpener, StatusPlace
 from bot.views import status_view
 from storage import QuotaUsage, Reservation, Store
 
 log = logging.getLogger(__name__)
+
+# A job is recorded before its status message is posted; until the adapter has posted it (or for this
+# long, should the process die in between) no poller takes the job, so a job that cannot be shown can
+# still be withdrawn uncharged.
+OPEN_GRACE_SECONDS = 60.0
 
 
 class Core:
@@ -45,256 +50,150 @@ class Core:
         self.wake = wake
         self.clock = clock
         self.frames_dir = Path(settings.media_dir) / "frames"
+        self.answers = Answers(settings, store, clock)
+        self.admin = AdminScope(settings, store, clock)
 
-    async def handle(self, req: CommandRequest) -> Reply:
-        """Answer one user command.
+    async def handle(self, req: CommandRequest, opener: StatusOpener | None = None) -> Reply:
+        """Answer one member's command: the one call an adapter makes per command.
 
         Args:
             req: the neutral request an adapter built from the platform's event.
+            opener: for `video` and `regenerate`, how the adapter acknowledges slow work and posts the
+                accepted job's status message; without one the job simply waits for the poller.
 
         Returns:
-            The immediate answer; later progress goes through the platform's ChatPort.
+            The answer to show the member: a refusal in plain words (nothing charged), or the acceptance.
         """
-        handler = {
-            "video": self._video,
-            "regenerate": self._regenerate,
-            "quota": self._quota,
-            "history": self._history,
-            "status": self._status,
-            "help": self._help,
-            "admin": self._admin,
-        }.get(req.command)
-        if handler is None:
-            return Reply(messages.UNKNOWN_COMMAND.format(help=self.help_text()), ok=False, ephemeral=True)
         try:
-            return await handler(req)
+            if req.command == "video":
+                return await self._video(req, opener)
+            if req.command == "regenerate":
+                return await self._regenerate(req, opener)
+            if req.command == "admin":
+                return await handle_admin(self.admin, req)
+            answer = {"quota": self.answers.quota, "history": self.answers.history, "status": self.answers.status,
+                      "help": self.answers.help}.get(req.command)
+            if answer is None:
+                return _refusal(messages.UNKNOWN_COMMAND.format(help=self.help_text()))
+            return await answer(req)
         except InvalidRequest as exc:
-            return Reply(str(exc), ok=False, ephemeral=True)
-
-    async def bind(
-        self, job_id: str, *, status_message: MessageRef | None = None, thread_id: str | None = None
-    ) -> None:
-        """Remember where a job's status message and thread are, once the adapter has posted them."""
-        job = await self.store.get_job(job_id)
-        if job is None:
-            return
-        changes: dict[str, str] = {}
-        if status_message is not None:
-            changes["status_message_id"] = status_message.message_id
-        if thread_id is not None:
-            changes["thread_id"] = thread_id
-        await self.store.update(job, **changes)
-        self.wake()
+            return _refusal(str(exc))
 
     def help_text(self) -> str:
         """What the bot can do and what it costs."""
-        costs = self.settings.credit_costs
-        return messages.HELP.format(c1=costs[("768P", 6)], c2=costs[("768P", 10)], c3=costs[("1080P", 6)])
+        return self.answers.help_text()
 
-    # -- commands -----------------------------------------------------------------------
+    # -- making a video -------------------------------------------------------------------
 
-    def contract_error(self, req: CommandRequest) -> str | None:
-        """The first contract rule a video request breaks, found without any I/O, or None."""
-        try:
-            if len(req.attachments) > 1:
-                raise InvalidRequest(messages.IMAGE_TOO_MANY)
-            VideoRequest.build(req.prompt, duration=req.duration, resolution=req.resolution,
-                               has_image=bool(req.attachments))
-        except InvalidRequest as exc:
-            return str(exc)
-        return None
-
-    async def precheck(self, req: CommandRequest) -> Reply | None:
-        """The checks a video request can fail without any download: a refusal Reply, or None.
-
-        Adapters call it before posting anything in the channel, so a bad request leaves no trace there.
-        """
-        try:
-            refusal, _ = await self._checked(req)
-        except InvalidRequest as exc:
-            return Reply(str(exc), ok=False, ephemeral=True)
-        return refusal
-
-    async def _checked(self, req: CommandRequest) -> tuple[Reply | None, VideoRequest | None]:
+    async def _video(self, req: CommandRequest, opener: StatusOpener | None) -> Reply:
         if refusal := await access_refusal(self.store, req):
-            return Reply(refusal, ok=False, ephemeral=True), None
+            return _refusal(refusal)
         if len(req.attachments) > 1:
             raise InvalidRequest(messages.IMAGE_TOO_MANY)
         request = VideoRequest.build(
-            req.prompt,
-            duration=req.duration,
-            resolution=req.resolution,
-            prompt_optimizer=req.prompt_optimizer,
-            fast_pretreatment=req.fast_pretreatment,
-            has_image=bool(req.attachments),
+            req.prompt, duration=req.duration, resolution=req.resolution, prompt_optimizer=req.prompt_optimizer,
+            fast_pretreatment=req.fast_pretreatment, has_image=bool(req.attachments),
         )
         if term := blocked_term(request.prompt, self.settings.blocked_term_list):
             raise InvalidRequest(messages.BLOCKED_TERM.format(term=term))
-        cost = request.cost(self.settings.credit_costs)
         # Refuse early, before downloading anything, when the credits are plainly not there.
-        usage = await self._usage(req.platform, req.workspace_id, req.user_id)
+        cost = self.settings.price_of(request.resolution, request.duration).credits
+        usage = await self.answers.usage(req.platform, req.workspace_id, req.user_id)
         if cost > usage.user_left:
-            return self._refused(cost, usage), None
-        return None, request
-
-    async def _video(self, req: CommandRequest) -> Reply:
-        refusal, request = await self._checked(req)
-        if refusal is not None or request is None:
-            return refusal  # type: ignore[return-value]
+            return self._quota_refusal(cost, usage)
         job_id = uuid.uuid4().hex[:12]
         if req.attachments:
+            if opener is not None:
+                await opener.busy()
             data = await self._fetch(req)
             request = request.with_first_frame(await check_first_frame(data, self.frames_dir, job_id))
-        return await self._accept(req, request, job_id)
+        return await self._accept(req, request, job_id, opener)
 
-    async def _regenerate(self, req: CommandRequest) -> Reply:
+    async def _regenerate(self, req: CommandRequest, opener: StatusOpener | None) -> Reply:
         original = await self.store.get_job(req.job_id or "")
         if original is None or original.platform != req.platform:
-            return Reply(messages.JOB_NOT_FOUND.format(job=req.job_id), ok=False, ephemeral=True)
+            return _refusal(messages.JOB_NOT_FOUND.format(job=req.job_id))
         if original.user_id != req.user_id and not req.is_admin:
-            return Reply(messages.REGENERATE_NOT_YOURS, ok=False, ephemeral=True)
+            return _refusal(messages.REGENERATE_NOT_YOURS)
         if refusal := await access_refusal(self.store, req):
-            return Reply(refusal, ok=False, ephemeral=True)
+            return _refusal(refusal)
         frame = original.request.first_frame
         if frame is not None and not Path(frame.path).exists():
-            return Reply(messages.REGENERATE_IMAGE_GONE, ok=False, ephemeral=True)
-        return await self._accept(req, original.request, uuid.uuid4().hex[:12], regenerated_from=original.id)
+            return _refusal(messages.REGENERATE_IMAGE_GONE)
+        return await self._accept(req, original.request, uuid.uuid4().hex[:12], opener, regenerated_from=original.id)
 
     async def _accept(
-        self, req: CommandRequest, request: VideoRequest, job_id: str, *, regenerated_from: str | None = None
+        self, req: CommandRequest, request: VideoRequest, job_id: str, opener: StatusOpener | None,
+        *, regenerated_from: str | None = None,
     ) -> Reply:
         now = self.clock()
+        price = self.settings.price_of(request.resolution, request.duration)
         job = Job(
-            id=job_id,
-            platform=req.platform,
-            workspace_id=req.workspace_id,
-            channel_id=req.channel_id,
-            user_id=req.user_id,
-            user_name=req.user_name,
-            request=request,
-            cost=request.cost(self.settings.credit_costs),
-            provider=self.provider_name,
-            thread_id=req.thread.thread_id if req.thread else None,
-            upload_limit=req.upload_limit,
-            created_at=now,
-            updated_at=now,
-            next_poll_at=now,
-            regenerated_from=regenerated_from,
-            day=utc_day(now),
-            price_usd=self.settings.prices_usd[(request.resolution, request.duration)],
+            id=job_id, platform=req.platform, workspace_id=req.workspace_id, channel_id=req.channel_id,
+            user_id=req.user_id, user_name=req.user_name, request=request, cost=price.credits,
+            provider=self.provider_name, thread_id=req.thread.thread_id if req.thread else None,
+            upload_limit=req.upload_limit, created_at=now, updated_at=now,
+            next_poll_at=now if opener is None else now + OPEN_GRACE_SECONDS,
+            regenerated_from=regenerated_from, day=utc_day(now), price_usd=price.usd,
         )
         reservation = await self.store.create_job(
-            job,
-            day=job.day,
-            user_limit=self.settings.quota_user_daily_credits,
+            job, day=job.day, user_limit=self.settings.quota_user_daily_credits,
             workspace_limit=self.settings.quota_workspace_daily_credits,
-            max_in_flight=self.settings.quota_user_max_in_flight,
-            budget_usd=self.settings.budget_daily_usd,
+            max_in_flight=self.settings.quota_user_max_in_flight, budget_usd=self.settings.budget_daily_usd,
         )
         if not reservation.ok:
             if regenerated_from is None:
                 _discard(request)
-            return await self._refusal(job, reservation)
+            return await self._reservation_refusal(job, reservation)
         log.info("job %s accepted: %s %s user=%s cost=%d", job.id, request.mode, request.resolution,
                  req.user_id, job.cost)
-        self.wake()
-        usage = await self._usage(req.platform, req.workspace_id, req.user_id)
+        usage = await self.answers.usage(req.platform, req.workspace_id, req.user_id)
         view = status_view(job, now, credits_left=usage.user_left, position=await self.store.queue_position(job))
-        text = messages.ACCEPTED.format(cost=job.cost, left=usage.user_left)
-        return Reply(text, job_id=job.id, view=view)
+        reply = Reply(messages.ACCEPTED.format(cost=job.cost, left=usage.user_left), job_id=job.id, view=view)
+        if opener is None:
+            self.wake()
+            return reply
+        return await self._open(job, reply, opener)
 
-    async def _quota(self, req: CommandRequest) -> Reply:
-        u = await self._usage(req.platform, req.workspace_id, req.user_id)
-        text = messages.QUOTA_VIEW.format(
-            used=u.user_used - u.user_held,
-            held=u.user_held,
-            limit=u.user_limit,
-            left=u.user_left,
-            ws_left=u.workspace_left,
-            ws_limit=u.workspace_limit,
-            reset=human_duration(seconds_until_reset(self.clock())),
-        )
-        return Reply(text, ephemeral=True)
+    async def _open(self, job: Job, reply: Reply, opener: StatusOpener) -> Reply:
+        """Have the adapter post the status message; withdraw the job, uncharged, when nothing could be posted."""
+        try:
+            place: StatusPlace | None = await opener.open(reply.text, reply.view)  # type: ignore[arg-type]
+        except Exception as exc:
+            text = str(exc) if isinstance(exc, CannotPost) else messages.COULD_NOT_START
+            if not isinstance(exc, CannotPost):
+                log.warning("job %s: the status message could not be posted: %s", job.id, type(exc).__name__)
+            if await self.store.withdraw(job):
+                if job.regenerated_from is None:
+                    _discard(job.request)
+                return _refusal(text)
+            place = None  # already taken up elsewhere: it goes on, and is delivered in the channel
+        changes: dict[str, object] = {"next_poll_at": self.clock()}
+        if place is not None:
+            changes["status_message_id"] = place.message.message_id
+            if place.thread_id is not None:
+                changes["thread_id"] = place.thread_id
+        await self.store.update(job, **changes)
+        self.wake()
+        return reply
 
-    async def _history(self, req: CommandRequest) -> Reply:
-        jobs = await self.store.history(req.platform, req.user_id, limit=10)
-        if not jobs:
-            return Reply(messages.HISTORY_EMPTY, ephemeral=True)
-        lines = tuple(
-            messages.HISTORY_LINE.format(
-                when=datetime.fromtimestamp(j.created_at, UTC).strftime("%Y-%m-%d %H:%M"),
-                job=j.id,
-                status=messages.STATUS_LABELS[j.status.value],
-                prompt=_short(j.request.prompt or "(animated image)"),
-                duration=j.request.duration,
-                resolution=j.request.resolution,
-            )
-            for j in jobs
-        )
-        return Reply("\n".join(lines), ephemeral=True, lines=lines)
+    # -- refusals ---------------------------------------------------------------------------
 
-    async def _status(self, req: CommandRequest) -> Reply:
-        if req.job_id:
-            job = await self.store.get_job(req.job_id)
-            jobs = [job] if job and job.platform == req.platform and job.user_id == req.user_id else []
-            if not jobs:
-                return Reply(messages.JOB_NOT_FOUND.format(job=req.job_id), ok=False, ephemeral=True)
-        else:
-            jobs = [j for j in await self.store.history(req.platform, req.user_id, limit=10) if not j.status.terminal]
-            if not jobs:
-                return Reply(messages.NO_ACTIVE_JOBS, ephemeral=True)
-        now = self.clock()
-        lines = tuple(
-            messages.STATUS_LINE.format(
-                job=j.id,
-                status=messages.STATUS_LABELS[j.status.value],
-                elapsed=human_duration((j.updated_at if j.status.terminal else now) - j.created_at),
-                prompt=_short(j.request.prompt or "(animated image)"),
-            )
-            + (f" ({j.error})" if j.error else "")
-            for j in jobs
-        )
-        return Reply("\n".join(lines), ephemeral=True, lines=lines)
-
-    async def _admin(self, req: CommandRequest) -> Reply:
-        return await handle_admin(self, req)
-
-    async def _help(self, req: CommandRequest) -> Reply:
-        return Reply(self.help_text(), ephemeral=True)
-
-    # -- helpers ------------------------------------------------------------------------
-
-    async def _usage(self, platform: str, workspace_id: str, user_id: str) -> QuotaUsage:
-        return await self.store.usage(
-            platform,
-            workspace_id,
-            user_id,
-            day=utc_day(self.clock()),
-            user_limit=self.settings.quota_user_daily_credits,
-            workspace_limit=self.settings.quota_workspace_daily_credits,
-        )
-
-    async def _refusal(self, job: Job, reservation: Reservation) -> Reply:
+    async def _reservation_refusal(self, job: Job, reservation: Reservation) -> Reply:
         reset = human_duration(seconds_until_reset(self.clock()))
         if reservation.refused_by == "in_flight":
-            text = messages.QUOTA_IN_FLIGHT.format(running=reservation.used, limit=reservation.limit)
-            return Reply(text, ok=False, ephemeral=True)
+            return _refusal(messages.QUOTA_IN_FLIGHT.format(running=reservation.used, limit=reservation.limit))
         if reservation.refused_by == "budget":
-            text = messages.BUDGET_REACHED.format(budget=self.settings.budget_daily_usd or 0, reset=reset)
-            return Reply(text, ok=False, ephemeral=True)
-        return self._refused(job.cost, await self._usage(job.platform, job.workspace_id, job.user_id))
+            return _refusal(messages.BUDGET_REACHED.format(budget=self.settings.budget_daily_usd or 0, reset=reset))
+        return self._quota_refusal(job.cost, await self.answers.usage(job.platform, job.workspace_id, job.user_id))
 
-    def _refused(self, cost: int, usage: QuotaUsage) -> Reply:
+    def _quota_refusal(self, cost: int, usage: QuotaUsage) -> Reply:
         reset = human_duration(seconds_until_reset(self.clock()))
         if usage.user_limit - usage.user_used < cost:
-            text = messages.QUOTA_USER_EXCEEDED.format(
-                cost=cost, left=max(0, usage.user_limit - usage.user_used), limit=usage.user_limit, reset=reset
-            )
-        else:
-            text = messages.QUOTA_WORKSPACE_EXCEEDED.format(
-                cost=cost, left=usage.workspace_left, limit=usage.workspace_limit, reset=reset
-            )
-        return Reply(text, ok=False, ephemeral=True)
+            return _refusal(messages.QUOTA_USER_EXCEEDED.format(
+                cost=cost, left=max(0, usage.user_limit - usage.user_used), limit=usage.user_limit, reset=reset))
+        return _refusal(messages.QUOTA_WORKSPACE_EXCEEDED.format(
+            cost=cost, left=usage.workspace_left, limit=usage.workspace_limit, reset=reset))
 
     async def _fetch(self, req: CommandRequest) -> bytes:
         port = self.ports.get(req.platform)
@@ -319,9 +218,8 @@ class Core:
         return b"".join(chunks)
 
 
-def _short(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def _refusal(text: str) -> Reply:
+    return Reply(text, ok=False, ephemeral=True)
 
 
 def _discard(request: VideoRequest) -> None:

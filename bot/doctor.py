@@ -1,24 +1,24 @@
-"""`hailuo-bot doctor`: check every configured part and say in plain words what is wrong and how to fix it."""
+"""`hailuo-bot doctor`: check every configured part and say in plain words what is wrong and how to fix it.
+
+Only the platform-neutral checks live here. Each chat platform supplies its own check, and the command
+layer passes the ones for the configured platforms to `diagnose`: this core module knows no platform.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import tempfile
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from bot.config import Settings
-from bot.providers.base import ProviderError
+from bot.providers.base import Fault, ProviderError
 from bot.providers.factory import make_provider
 from bot.providers.render import render_video
 from bot.tasks import TaskSupervisor
 from storage import Store
-
-SLACK_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:join", "files:write", "files:read",
-                "app_mentions:read", "channels:history", "users:read")
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,26 @@ class Finding:
     message: str
 
 
-async def diagnose(settings: Settings) -> list[Finding]:
-    """Run every check that applies to these settings."""
+PlatformCheck = Callable[[Settings], Awaitable[Finding]]
+"""A platform adapter's check, supplied by the caller of `diagnose`."""
+
+
+async def diagnose(settings: Settings, platform_checks: Sequence[PlatformCheck] = ()) -> list[Finding]:
+    """Run the neutral checks, then each given platform check, in order."""
     findings = [await _database(settings), await _media(settings), await _encoder(), await _provider(settings)]
-    if settings.discord_token is not None:
-        findings.append(await _discord(settings))
-    if settings.slack_bot_token is not None:
-        findings.append(await _slack(settings))
+    for check in platform_checks:
+        findings.append(await check(settings))
     return findings
+
+
+def provider_problem(settings: Settings, exc: ProviderError) -> str:
+    """A provider failure as advice for the operator."""
+    name = settings.hailuo_provider
+    if exc.fault is Fault.OPERATOR:
+        fix = {"minimax": "check MINIMAX_API_KEY, that it belongs to MINIMAX_BASE_URL's region, and the balance",
+               "cloudflare": "check CLOUDFLARE_API_TOKEN (AI Gateway permission) and CLOUDFLARE_ACCOUNT_ID"}
+        return f"The {name} provider refused the credentials ({exc}): {fix.get(name, 'check the settings')}."
+    return f"Could not get a good answer from the {name} provider ({exc}); check the base URL and the network."
 
 
 async def _database(settings: Settings) -> Finding:
@@ -91,94 +103,7 @@ async def _provider(settings: Settings) -> Finding:
             return Finding("provider", True, "local (renders on this machine; not an AI model)")
         return Finding("provider", True, await check())
     except ProviderError as exc:
-        from bot.cli.commands import provider_problem
-
         return Finding("provider", False, provider_problem(settings, exc))
     finally:
         await provider.aclose()
         await supervisor.aclose()
-
-
-async def _discord(settings: Settings) -> Finding:
-    from adapters.discord.invite import invite_url
-    from adapters.discord.translate import PERMISSIONS, PERMISSIONS_INTEGER
-
-    token = settings.discord_token.get_secret_value()  # type: ignore[union-attr]
-    async with httpx.AsyncClient(base_url=settings.discord_api_base_url.rstrip("/") + "/",
-                                 headers={"Authorization": f"Bot {token}"}, timeout=15) as http:
-        try:
-            me = await http.get("users/@me")
-            if me.status_code == 401:
-                return Finding("discord", False, "Discord refused DISCORD_TOKEN. Reset the token on the Developer "
-                                                 "Portal's Bot page and set it again.")
-            me.raise_for_status()
-            bot_id = me.json()["id"]
-            invite = invite_url(bot_id)
-            guilds = (await http.get("users/@me/guilds")).json()
-            if not guilds:
-                return Finding("discord", False, f"the bot is in no server yet. Invite it: {invite}")
-            problems = []
-            for guild in guilds:
-                have = await _guild_permissions(http, guild["id"], bot_id)
-                if have & (1 << 3):  # Administrator has every permission
-                    continue
-                missing = [name.replace("_", " ").title() for name, bit in PERMISSIONS.items() if not have & bit]
-                if missing:
-                    problems.append(f"in {guild.get('name', guild['id'])} it lacks {', '.join(missing)}")
-            scopes = [f"applications/{bot_id}/guilds/{g}/commands" for g in settings.guild_ids] or \
-                [f"applications/{bot_id}/commands"]
-            for path in scopes:
-                names = {c.get("name") for c in (await http.get(path)).json()}
-                if not {"video", "video-quota", "video-history", "video-admin", "Animate image"} <= names:
-                    problems.append("its commands are not registered yet (`hailuo-bot run` registers them when it "
-                                    "starts)")
-                    break
-            wanted = [str(g) for g in settings.guild_ids]
-            absent = [g for g in wanted if g not in {str(x["id"]) for x in guilds}]
-            if absent:
-                problems.append(f"it is not in the DISCORD_GUILD_IDS server(s) {', '.join(absent)}")
-        except (httpx.HTTPError, KeyError, ValueError) as exc:
-            return Finding("discord", False, f"could not reach Discord at {settings.discord_api_base_url} "
-                                             f"({type(exc).__name__}).")
-    if problems:
-        return Finding("discord", False, "; ".join(problems) + f". Fix it by inviting it again: {invite} "
-                       f"(permissions {PERMISSIONS_INTEGER})")
-    return Finding("discord", True, f"logged in as {me.json().get('username')}, in {len(guilds)} server(s) with the "
-                                    "permissions it needs")
-
-
-async def _guild_permissions(http: httpx.AsyncClient, guild_id: str, bot_id: str) -> int:
-    roles = {r["id"]: int(r["permissions"]) for r in (await http.get(f"guilds/{guild_id}/roles")).json()}
-    member = (await http.get(f"guilds/{guild_id}/members/{bot_id}")).json()
-    value = roles.get(guild_id, 0)  # @everyone has the guild's id
-    for role in member.get("roles", []):
-        value |= roles.get(role, 0)
-    return value
-
-
-async def _slack(settings: Settings) -> Finding:
-    token = settings.slack_bot_token.get_secret_value()  # type: ignore[union-attr]
-    async with httpx.AsyncClient(base_url=settings.slack_api_url, timeout=15) as http:
-        try:
-            auth = await http.post("auth.test", headers={"Authorization": f"Bearer {token}"})
-            data = auth.json()
-            if not data.get("ok"):
-                return Finding("slack", False, f"Slack refused SLACK_BOT_TOKEN ({data.get('error')}). Copy the Bot "
-                                               "User OAuth Token (xoxb-...) from the app's OAuth & Permissions page.")
-            scopes = {s.strip() for s in auth.headers.get("x-oauth-scopes", "").split(",") if s.strip()}
-            missing = [s for s in SLACK_SCOPES if s not in scopes]
-            if missing:
-                return Finding("slack", False, f"the bot token lacks the scope(s) {', '.join(missing)}. Add them "
-                                               "(or recreate the app from slack/manifest.yml) and reinstall the app.")
-            if settings.slack_app_token is not None:
-                app = await http.post("apps.connections.open", headers={
-                    "Authorization": f"Bearer {settings.slack_app_token.get_secret_value()}"})
-                if not app.json().get("ok"):
-                    return Finding("slack", False, f"Slack refused SLACK_APP_TOKEN ({app.json().get('error')}). "
-                                                   "Create an app-level token with connections:write.")
-            elif settings.slack_signing_secret is None:
-                return Finding("slack", False, "set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP).")
-        except (httpx.HTTPError, ValueError) as exc:
-            return Finding("slack", False, f"could not reach Slack at {settings.slack_api_url} ({type(exc).__name__}).")
-    mode = "Socket Mode" if settings.slack_app_token is not None else f"HTTP on port {settings.slack_port}"
-    return Finding("slack", True, f"workspace {data.get('team')} as {data.get('user')}, {mode}, scopes complete")

@@ -61,9 +61,14 @@ class IllegalTransition(RuntimeError):
     """A status change the transition table does not allow, or one that lost a race."""
 
 
+def allowed(old: JobStatus, new: JobStatus) -> bool:
+    """True when the table allows `old -> new`."""
+    return new in ALLOWED[old]
+
+
 def check_transition(old: JobStatus, new: JobStatus) -> None:
     """Raise IllegalTransition unless `old -> new` is in the table."""
-    if new not in ALLOWED[old]:
+    if not allowed(old, new):
         raise IllegalTransition(f"{old} -> {new} is not allowed")
 
 

@@ -1,4 +1,39 @@
-"""Every sentence the bot says to a user, in one place."""
+"""Every sentence the bot says to a user, in one place, with neutral references adapters render their own way."""
+
+import re
+from collections.abc import Callable
+
+_REF = re.compile(r"<(user|channel):([^<>\s]+)>")
+
+
+def user_ref(user_id: str) -> str:
+    """A neutral mention of a member; each adapter renders it in its platform's syntax."""
+    return f"<user:{user_id}>"
+
+
+def channel_ref(channel_id: str) -> str:
+    """A neutral reference to a channel; each adapter renders it in its platform's syntax."""
+    return f"<channel:{channel_id}>"
+
+
+def settings_words(
+    duration: int, resolution: str, *, has_image: bool, prompt_optimizer: bool, fast_pretreatment: bool
+) -> list[str]:
+    """`["6 s", "768P", "from an image", "optimizer off", "fast"]`: a video's settings, as every message says them."""
+    words = [f"{duration} s", resolution]
+    if has_image:
+        words.append("from an image")
+    if not prompt_optimizer:
+        words.append("optimizer off")
+    if fast_pretreatment:
+        words.append("fast")
+    return words
+
+
+def render_refs(text: str, *, user: Callable[[str], str], channel: Callable[[str], str]) -> str:
+    """Replace the neutral references in `text` with a platform's own mention syntax."""
+    return _REF.sub(lambda m: (user if m.group(1) == "user" else channel)(m.group(2)), text)
+
 
 PROMPT_TOO_LONG = "Your prompt is {got} characters long; the limit is {limit}. Please shorten it."
 PROMPT_CONTROL_CHARS = "Your prompt contains control characters. Please use plain text."
@@ -38,6 +73,7 @@ BUDGET_REACHED = (
 )
 USER_BLOCKED = "An admin has turned off video generation for you in this workspace."
 CHANNEL_NOT_ALLOWED = "Videos can't be made in this channel. Try one of: {channels}."
+COULD_NOT_START = "I could not start your video here. Nothing was charged; please try again."
 BLOCKED_TERM = "Your prompt contains a term this workspace does not allow (\u201c{term}\u201d). Please rephrase it."
 
 ACCEPTED = "Got it! Your video is queued ({cost} credit(s); {left} left today). I'll post it here when it's ready."
@@ -71,7 +107,7 @@ PROVIDER_GAVE_UP = "The video service kept failing."
 DELIVERY_FAILED = "I could not post the video here."
 SUBMISSION_INTERRUPTED = "The request to the video service was interrupted twice."
 
-VIDEO_CAPTION = "here is your video: \u201c{prompt}\u201d ({duration} s, {resolution}{extras})."
+VIDEO_CAPTION = "here is your video: \u201c{prompt}\u201d ({settings})."
 
 QUOTA_VIEW = (
     "Today you have used {used} of {limit} credit(s), {held} held by videos in progress, {left} left. "
@@ -104,17 +140,17 @@ ADMIN_HELP = (
 )
 ADMIN_BAD = "I didn't understand that admin command. {help}"
 ADMIN_LIMIT_SET = "Daily credits for {who} set to {credits}."
-ADMIN_BLOCKED = "<@{user}> can no longer make videos here."
-ADMIN_UNBLOCKED = "<@{user}> can make videos here again."
+ADMIN_BLOCKED = "{user} can no longer make videos here."
+ADMIN_UNBLOCKED = "{user} can make videos here again."
 ADMIN_CHANNELS_NONE = "Videos can be made in every channel (no allow-list)."
 ADMIN_CHANNELS = "Videos can be made only in: {channels}."
-ADMIN_CHANNEL_ALLOWED = "<#{channel}> added to the channels where videos can be made."
-ADMIN_CHANNEL_REMOVED = "<#{channel}> removed from the allow-list."
+ADMIN_CHANNEL_ALLOWED = "{channel} added to the channels where videos can be made."
+ADMIN_CHANNEL_REMOVED = "{channel} removed from the allow-list."
 ADMIN_USAGE = (
     "Last {days} day(s): {jobs} video(s), {delivered} delivered, {failed} failed; "
     "{credits} credit(s) and ${usd:.2f} spent."
 )
-ADMIN_USAGE_USER = "<@{user}>: {delivered} delivered, {credits} credit(s), ${usd:.2f}"
-ADMIN_QUOTA_USER = "<@{user}>: {used} used, {held} held, {left} left of {limit} today."
+ADMIN_USAGE_USER = "{user}: {delivered} delivered, {credits} credit(s), ${usd:.2f}"
+ADMIN_QUOTA_USER = "{user}: {used} used, {held} held, {left} left of {limit} today."
 ADMIN_QUOTA_WORKSPACE = "This workspace: {used} used or held, {left} left of {limit} today."
 ADMIN_LOG_EMPTY = "No admin changes yet."

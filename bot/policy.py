@@ -15,7 +15,7 @@ async def access_refusal(store: Store, req: CommandRequest) -> str | None:
         return messages.USER_BLOCKED
     allowed = await store.allowed_channels(req.platform, req.workspace_id)
     if allowed and req.channel_id not in allowed:
-        return messages.CHANNEL_NOT_ALLOWED.format(channels=", ".join(_channel(c, req.platform) for c in allowed))
+        return messages.CHANNEL_NOT_ALLOWED.format(channels=", ".join(messages.channel_ref(c) for c in allowed))
     return None
 
 
@@ -26,7 +26,3 @@ def blocked_term(prompt: str, terms: list[str]) -> str | None:
         if re.search(rf"(?<!\w){re.escape(term)}(?!\w)", lowered):
             return term
     return None
-
-
-def _channel(channel_id: str, platform: str) -> str:
-    return f"<#{channel_id}>" if platform in ("discord", "slack") else channel_id

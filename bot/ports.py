@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.messages import settings_words
+
 
 @dataclass(frozen=True)
 class ThreadRef:
@@ -55,7 +57,13 @@ class StatusView:
     credits_left: int | None = None
     queue_position: int | None = None
     error: str | None = None
-    terminal: bool = False
+
+    @property
+    def settings(self) -> str:
+        """`6 s · 768P · from an image`: the same words every message uses."""
+        return " · ".join(settings_words(self.duration, self.resolution, has_image=self.has_image,
+                                         prompt_optimizer=self.prompt_optimizer,
+                                         fast_pretreatment=self.fast_pretreatment))
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,36 @@ class VideoPost:
     duration: int = 6
     resolution: str = "768P"
     cost: int = 0
+
+
+@dataclass(frozen=True)
+class StatusPlace:
+    """Where an accepted job's public status message went, and the thread opened from it (if any)."""
+
+    message: MessageRef
+    thread_id: str | None = None
+
+
+class CannotPost(Exception):
+    """The platform will not take the job's status message here; the text tells the member what to do."""
+
+
+class StatusOpener(Protocol):
+    """What an adapter lends the core for one request: a way to acknowledge, and to show an accepted job."""
+
+    async def busy(self) -> None:
+        """The core is about to do slow work (download an image): acknowledge the platform now if it waits."""
+
+    async def open(self, text: str, view: StatusView) -> StatusPlace | None:
+        """Post the accepted job's public status message (and thread); None if it could not be shown.
+
+        Args:
+            text: the acceptance in words (cost, credits left), for platforms that show it to the member.
+            view: what the status message shows.
+
+        Raises:
+            CannotPost: nothing could be posted; the core withdraws the job and nothing is charged.
+        """
 
 
 class ChatPort(Protocol):

@@ -40,11 +40,6 @@ class TaskSupervisor:
         """How many tasks are still running."""
         return len(self._tasks)
 
-    async def wait(self, timeout: float | None = None) -> None:
-        """Wait (up to `timeout` seconds) for the running tasks to finish on their own."""
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=timeout)
-
     async def aclose(self) -> None:
         """Cancel every task and wait for them to unwind."""
         self._closed = True

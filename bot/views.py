@@ -27,7 +27,6 @@ def status_view(job: Job, now: float, *, credits_left: int | None = None, positi
         credits_left=credits_left,
         queue_position=position if job.status is JobStatus.QUEUED else None,
         error=job.error,
-        terminal=job.status.terminal,
     )
 
 
@@ -36,17 +35,10 @@ def thread_of(job: Job) -> ThreadRef:
     return ThreadRef(job.platform, job.workspace_id, job.channel_id, job.thread_id)
 
 
-def settings_text(job: Job) -> str:
-    """`6 s, 768P, from an image, fast`: the options worth repeating in a caption."""
+def _words(job: Job) -> list[str]:
     req = job.request
-    extras = ""
-    if req.first_frame:
-        extras += ", from an image"
-    if not req.prompt_optimizer:
-        extras += ", no prompt optimizer"
-    if req.fast_pretreatment:
-        extras += ", fast pretreatment"
-    return extras
+    return messages.settings_words(req.duration, req.resolution, has_image=req.first_frame is not None,
+                          prompt_optimizer=req.prompt_optimizer, fast_pretreatment=req.fast_pretreatment)
 
 
 def video_post(job: Job, path: str, size: int) -> VideoPost:
@@ -55,12 +47,7 @@ def video_post(job: Job, path: str, size: int) -> VideoPost:
     if len(prompt) > 300:
         prompt = prompt[:297] + "..."
     # Adapters add the mention in their own syntax.
-    caption = messages.VIDEO_CAPTION.format(
-        prompt=prompt,
-        duration=job.request.duration,
-        resolution=job.request.resolution,
-        extras=settings_text(job),
-    )
+    caption = messages.VIDEO_CAPTION.format(prompt=prompt, settings=", ".join(_words(job)))
     return VideoPost(
         job_id=job.id,
         user_id=job.user_id,

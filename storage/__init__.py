@@ -1,5 +1,7 @@
 """Persistence behind one interface: SQLite via aiosqlite."""
 
-from storage.sqlite import QueueEntry, QuotaUsage, Reservation, Store
+from storage.queue import QueueEntry
+from storage.quota import QuotaUsage, Reservation
+from storage.sqlite import Store
 
 __all__ = ["QueueEntry", "QuotaUsage", "Reservation", "Store"]

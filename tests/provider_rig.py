@@ -8,6 +8,7 @@ from bot.commands import CommandRequest
 from bot.core import Core
 from bot.jobs import JobStatus
 from bot.poller import Poller
+from bot.ports import ThreadRef
 from bot.providers.throttle import SubmitThrottle
 from bot.tasks import TaskSupervisor
 from storage import Store
@@ -40,9 +41,10 @@ class ProviderRig:
         await self.store.close()
 
     async def ask(self, prompt: str = "a paper boat", user: str = "u1", **kw) -> str:
-        reply = await self.core.handle(CommandRequest("fake", "w", "c", user, "video", prompt=prompt, **kw))
+        thread = ThreadRef("fake", "w", "c", f"th-{user}-{prompt}")
+        reply = await self.core.handle(CommandRequest("fake", "w", "c", user, "video", prompt=prompt, thread=thread,
+                                                      **kw))
         assert reply.ok, reply.text
-        await self.core.bind(reply.job_id, thread_id=f"th-{reply.job_id}")
         return reply.job_id
 
     async def step(self, seconds: float = 10.0) -> None:

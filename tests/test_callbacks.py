@@ -7,8 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.cli.health import serve_app
 from bot.jobs import JobStatus
-from bot.metrics import serve_app
 from bot.providers.callbacks import callback_app
 from bot.providers.minimax import MiniMaxProvider
 from tests.fakes.minimax import FakeMiniMax

@@ -11,7 +11,7 @@ from PIL import Image
 from bot import messages
 from bot.commands import CommandRequest
 from bot.core import Core
-from bot.ports import AttachmentRef
+from bot.ports import AttachmentRef, CannotPost, MessageRef, StatusPlace
 from storage import Store
 from tests.conftest import make_settings
 from tests.helpers import FakeChatPort, FakeClock
@@ -112,3 +112,48 @@ async def test_regenerate_only_by_requester_or_admin_and_charged_again(rig) -> N
     regen = await store.get_job(again.job_id)
     assert regen.regenerated_from == first and regen.request.prompt == "waves"
     assert (await store.get_job(admin.job_id)).user_id == "u2"
+
+
+class RecordingOpener:
+    """A StatusOpener that records what the core asked of it, and can refuse to post."""
+
+    def __init__(self, store: Store, refuse: str | None = None) -> None:
+        self.store = store
+        self.refuse = refuse
+        self.calls: list[str] = []
+        self.seen_while_open: list[object] = []
+
+    async def busy(self) -> None:
+        self.calls.append("busy")
+
+    async def open(self, text: str, view) -> StatusPlace:
+        self.calls.append("open")
+        # While the status is being posted the job exists but is held back from every poller.
+        self.seen_while_open.append(await self.store.get_job(view.job_id))
+        if self.refuse:
+            raise CannotPost(self.refuse)
+        return StatusPlace(MessageRef("c", "status-1"), thread_id="thread-1")
+
+
+async def test_one_call_posts_the_status_and_binds_it_before_the_poller_may_start(rig) -> None:
+    core, _, store, woken = rig
+    opener = RecordingOpener(store)
+    reply = await core.handle(ask(prompt="a lighthouse"), opener)
+    assert reply.ok and opener.calls == ["open"] and woken
+    (held,) = opener.seen_while_open
+    assert held.next_poll_at > core.clock() and held.status_message_id is None
+    job = await store.get_job(reply.job_id)
+    assert (job.status_message_id, job.thread_id, job.next_poll_at) == ("status-1", "thread-1", core.clock())
+
+
+async def test_a_status_that_cannot_be_posted_withdraws_the_job_uncharged(rig) -> None:
+    core, port, store, _ = rig
+    port.files["att://ok"] = png(640, 480)
+    opener = RecordingOpener(store, refuse="Invite me first.")
+    reply = await core.handle(ask(prompt="drift", attachments=(AttachmentRef("att://ok"),)), opener)
+    assert (reply.ok, reply.ephemeral, reply.text) == (False, True, "Invite me first.")
+    assert opener.calls == ["busy", "open"]  # acknowledged before the download, then asked to post
+    (held,) = opener.seen_while_open
+    assert await store.get_job(held.id) is None and await store.ledger(held.id) == []
+    assert not Path(held.request.first_frame.path).exists()  # the checked frame is not left behind
+    assert (await core.handle(ask("quota"))).text.startswith("Today you have used 0 of 3")

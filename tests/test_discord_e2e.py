@@ -46,7 +46,7 @@ class Bot:
         self._saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
         self._rt = open_runtime(self.settings, provider=self.provider)
         self.rt = await self._rt.__aenter__()
-        self.adapter = DiscordAdapter(self.settings, self.rt)
+        self.adapter = DiscordAdapter(self.settings, self.rt.context)
         await self.adapter.start()
         return self
 
@@ -84,8 +84,8 @@ class Bot:
 
 
 def private(fake: FakeDiscord) -> list[dict]:
-    """Messages only the one member saw: ephemeral answers and follow-ups."""
-    return fake.messages.get("ephemeral", []) + fake.messages.get("followups", [])
+    """Messages only the one member saw: ephemeral answers and follow-ups (whoever they were for)."""
+    return fake.ephemeral
 
 
 def delivered(n: int = 1):
@@ -118,7 +118,10 @@ async def test_video_answered_at_once_then_delivered_in_the_thread(tmp_path: Pat
     async with Bot(tmp_path, fake) as bot:
         payload = await bot.video(prompt="a paper boat on a pond", duration=6)
         await fake.wait_for(lambda: fake.callbacks, 3)
-        assert fake.callbacks[0]["type"] == 5  # deferred inside the deadline, before any other work
+        # Answered inside the deadline, publicly, with the status itself: a text request needs no slow work,
+        # so the refusal-or-acceptance is known before the first answer and nothing is deferred.
+        assert fake.callbacks[0]["type"] == 4 and fake.callbacks[0]["data"]["embeds"]
+        assert not fake.callbacks[0]["data"].get("flags", 0) & 64
         first_after = next(p for m, p, _ in fake.calls if p.startswith("interactions/"))
         assert first_after.startswith(f"interactions/{payload['id']}/")
         (job,) = await bot.until(delivered())
@@ -154,15 +157,16 @@ async def test_bad_attachment_and_bad_options_get_private_errors_and_no_job(tmp_
         await fake.wait_for(lambda: fake.callbacks)
         assert fake.callbacks[0]["type"] == 4 and fake.callbacks[0]["data"]["flags"] == 64
         assert fake.callbacks[0]["data"]["content"] == messages.HD_ONLY_SHORT
+        await fake.wait_for(lambda: len(fake.ephemeral_for(ALICE)) == 1)
         notes = fake.add_attachment("notes.png", b"plain text, not a picture", "image/png")
         await bot.video(attachment=notes)
-        await fake.wait_for(lambda: len(fake.messages.get("followups", [])) == 1)
-        followup = fake.messages["followups"][0]
-        assert followup["content"] == messages.IMAGE_NOT_IMAGE and followup["flags"] == 64
+        # the refusal reaches only Alice (an ephemeral message), whichever way the bot answers
+        await fake.wait_for(lambda: any(m["content"] == messages.IMAGE_NOT_IMAGE for m in fake.ephemeral_for(ALICE)))
         await bot.video(prompt="a long one", duration=10)
-        await fake.wait_for(lambda: len(fake.messages.get("followups", [])) == 2)
-        assert "you have 1 left today" in fake.messages["followups"][1]["content"]
+        await fake.wait_for(lambda: any("you have 1 left today" in m["content"] for m in fake.ephemeral_for(ALICE)))
+        assert all(m["flags"] & 64 for m in fake.ephemeral_for(ALICE))
         assert await bot.jobs() == [] and fake.messages_in(CHANNEL_ID) == []
+        assert not [m for m in fake.ever_shown_in(CHANNEL_ID) if m["content"]]  # nothing was ever said in public
 
 
 async def test_over_the_upload_limit_is_re_encoded_to_fit(tmp_path: Path, fake: FakeDiscord) -> None:
@@ -209,8 +213,8 @@ async def test_regenerate_after_a_restart_only_for_the_requester_or_an_admin(tmp
 
     async with Bot(tmp_path, fake) as bot:  # a new client on the same database
         await bot.send(press(BOB))
-        await fake.wait_for(lambda: fake.messages.get("followups"))
-        assert fake.messages["followups"][-1]["content"] == messages.REGENERATE_NOT_YOURS
+        await fake.wait_for(lambda: fake.ephemeral_for(BOB))
+        assert fake.ephemeral_for(BOB)[-1]["content"] == messages.REGENERATE_NOT_YOURS
         await bot.send(press(ALICE))
         await bot.until(delivered(2))
         await bot.send(press(BOB, permissions=str(1 << 5)))  # Manage Server

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from bot.doctor import diagnose
+from adapters.slack.doctor import BOT_SCOPES
+from bot.cli.checks import diagnose_configured as diagnose
 from tests.conftest import make_settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.minimax import FakeMiniMax
@@ -89,3 +91,49 @@ def test_doctor_command_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert "FIX  provider: HAILUO_PROVIDER=cloudflare needs CLOUDFLARE_ACCOUNT_ID and CLOUDFLARE_API_TOKEN" in out
+
+
+def manifest_bot_scopes(text: str) -> list[str]:
+    """`oauth_config.scopes.bot` from slack/manifest.yml, parsed strictly: that one block-style list, nothing else.
+
+    Any shape this parser does not know (flow lists, quoting, anchors, a second `bot:` key...) fails the test.
+    """
+    lines = [line.split(" #", 1)[0].rstrip() for line in text.splitlines()]
+    lines = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    path, found = ["oauth_config", "scopes", "bot"], None
+    for i, line in enumerate(lines):
+        if line == "oauth_config:":
+            assert found is None, "oauth_config appears twice"
+            found = i
+    assert found is not None, "no top-level oauth_config: in the manifest"
+    i = found
+    for depth, key in enumerate(path[1:], start=1):
+        i += 1
+        assert lines[i] == "  " * depth + key + ":", f"expected {key}: under {path[depth - 1]}, got {lines[i]!r}"
+    indent = "  " * len(path) + "- "
+    scopes = []
+    for line in lines[i + 1:]:
+        if not line.startswith(indent):
+            assert len(line) - len(line.lstrip()) < len(indent) - 2, f"unexpected line in the scope list: {line!r}"
+            break
+        item = line[len(indent):]
+        assert re.fullmatch(r"[a-z_]+(:[a-z_.]+)*", item), f"not a plain scope name: {item!r}"
+        scopes.append(item)
+    assert scopes, "empty scope list"
+    return scopes
+
+
+def test_slack_scopes_match_the_manifest() -> None:
+    manifest = (Path(__file__).resolve().parent.parent / "slack" / "manifest.yml").read_text()
+    scopes = manifest_bot_scopes(manifest)
+    assert len(scopes) == len(set(scopes)), scopes
+    assert tuple(scopes) == BOT_SCOPES
+    assert "groups:history" in scopes
+
+
+async def test_slack_doctor_asks_for_every_manifest_scope(tmp_path: Path, fakes) -> None:
+    _, slack, _ = fakes
+    slack.scopes = ",".join(s for s in BOT_SCOPES if s != "groups:history")
+    found = verdicts(await diagnose(settings_for(tmp_path, *fakes)))
+    assert found["slack"] == (False, "the bot token lacks the scope(s) groups:history. Add them (or recreate the "
+                                     "app from slack/manifest.yml) and reinstall the app.")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 
+from bot.cli.health import serve
 from bot.cli.runtime import open_runtime
 from bot.commands import CommandRequest
-from bot.metrics import serve
 from tests.conftest import make_settings
 from tests.helpers import FakeChatPort
 

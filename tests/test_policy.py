@@ -69,7 +69,7 @@ async def test_blocked_user_term_and_channel_allow_list(tmp_path: Path, closing)
     assert (await core.handle(ask(prompt="bloodhound puppies"))).ok  # whole words only
     await store.set_channel_allowed("fake", "w", "videos", True, set_by="admin1")
     elsewhere = await core.handle(ask(channel="general"))
-    assert elsewhere.text == messages.CHANNEL_NOT_ALLOWED.format(channels="videos")
+    assert elsewhere.text == messages.CHANNEL_NOT_ALLOWED.format(channels=messages.channel_ref("videos"))
     assert (await core.handle(ask(channel="videos"))).ok
     log = await store.admin_log("fake", "w")
     assert [(actor, action, detail) for _, actor, action, detail in log] == [
@@ -90,11 +90,11 @@ async def test_admin_actions_through_the_core(tmp_path: Path, closing) -> None:
     assert await admin("quota", "set", "3") == "Daily credits for this workspace set to 3."
     assert (await admin("quota", "set", "lots")).startswith("I didn't understand")
     assert (await core.handle(ask())).ok
-    assert await admin("quota", "u1") == ("<@u1>: 0 used, 1 held, 2 left of 10 today. "
+    assert await admin("quota", "u1") == ("<user:u1>: 0 used, 1 held, 2 left of 10 today. "
                                           "This workspace: 1 used or held, 2 left of 3 today.")
     assert await admin("channels") == messages.ADMIN_CHANNELS_NONE
     await admin("channels", "allow", "c9")
-    assert await admin("channels") == "Videos can be made only in: <#c9>."
+    assert await admin("channels") == "Videos can be made only in: <channel:c9>."
     await admin("channels", "remove", "c9")
     assert await admin("channels") == messages.ADMIN_CHANNELS_NONE
     assert (await admin("usage")).startswith("Last 7 day(s): 1 video(s), 0 delivered, 0 failed")

@@ -3,6 +3,7 @@
 import pytest
 
 from bot import messages
+from bot.config import Settings
 from bot.contract import FirstFrame, InvalidRequest, VideoRequest
 
 FRAME = FirstFrame("/tmp/x.png", "image/png", 800, 600)
@@ -49,11 +50,14 @@ def test_bad_inputs_each_have_their_message(kwargs: dict, message: str) -> None:
 
 
 def test_costs_default_and_overridden() -> None:
-    assert VideoRequest.build("a").cost() == 1
-    assert VideoRequest.build("a", duration=10).cost() == 2
-    assert VideoRequest.build("a", resolution="1080P").cost() == 2
-    table = {("768P", 6): 3, ("768P", 10): 5, ("1080P", 6): 7}
-    assert VideoRequest.build("a", resolution="1080P").cost(table) == 7
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert defaults.price_of("768P", 6).credits == 1
+    assert defaults.price_of("768P", 10).credits == 2
+    assert defaults.price_of("1080P", 6).credits == 2
+    assert (defaults.price_of("768P", 6).usd, defaults.price_of("1080P", 6).usd) == (0.28, 0.49)
+    table = Settings(_env_file=None, credits_768p_6s=3, credits_768p_10s=5, credits_1080p_6s=7)  # type: ignore[call-arg]
+    req = VideoRequest.build("a", resolution="1080P")
+    assert table.price_of(req.resolution, req.duration).credits == 7
 
 
 def test_json_round_trip_keeps_first_frame() -> None:

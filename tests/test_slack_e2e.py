@@ -59,7 +59,7 @@ class Bot:
     async def __aenter__(self) -> Bot:
         self._rt = open_runtime(self.settings, provider=self.provider)
         self.rt = await self._rt.__aenter__()
-        self.adapter = SlackAdapter(self.settings, self.rt)
+        self.adapter = SlackAdapter(self.settings, self.rt.context)
         await self.adapter.start()
         self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}")
         return self
@@ -265,7 +265,7 @@ async def test_socket_mode_acks_the_envelope_and_delivers(tmp_path: Path, fake: 
     settings = make_settings(tmp_path, slack_bot_token=fake.bot_token, slack_app_token=fake.app_token,
                              slack_api_url=fake.api_url, local_delay_seconds=0.3, poll_first_seconds=0.2)
     async with open_runtime(settings) as rt:
-        adapter = SlackAdapter(settings, rt)
+        adapter = SlackAdapter(settings, rt.context)
         await adapter.start()
         try:
             await fake.wait_for(lambda: fake._ws is not None)

@@ -52,7 +52,7 @@ async def test_a_burst_is_acknowledged_then_every_command_recorded(tmp_path: Pat
         assert all(a.text == "" for a in answers[:42])
         refusal = json.loads(answers[42].text)
         assert refusal["response_type"] == "ephemeral" and "--bogus" in refusal["text"]
-        await fake.wait_for(lambda: len(fake.args_of("chat.update")) >= 40, 30)
+        await fake.wait_for(lambda: len([a for a in fake.args_of("chat.postMessage") if a.get("blocks")]) >= 40, 30)
         too_long = messages.PROMPT_TOO_LONG.format(limit=2000, got=2001)
         await fake.wait_for(lambda: any(r.get("text") == too_long for r in fake.responses), 10)
         jobs = await bot.rt.store.active_jobs()

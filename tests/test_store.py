@@ -103,22 +103,3 @@ async def test_limit_override_and_new_day(tmp_path: Path) -> None:
     assert (await store.create_job(make_job(3), day="2027-01-16", user_limit=10, workspace_limit=10)).ok
     await store.close()
 
-
-async def test_queue_position_in_sql_matches_the_fair_order(tmp_path: Path) -> None:
-    import random
-
-    from bot.fairness import positions
-
-    store = await Store.open(str(tmp_path / "q.db"))
-    rng = random.Random(7)
-    jobs = [make_job(n, user=f"u{rng.randrange(6)}", workspace="w1") for n in range(60)]
-    for job in jobs:
-        assert (await store.create_job(job, day=DAY, user_limit=1000, workspace_limit=1000)).ok
-    # Some leave the line (submitted or failed): the places of those still waiting close up.
-    for job in rng.sample(jobs, 15):
-        await store.transition(job, JobStatus.SUBMITTING)
-    waiting = await store.queued_jobs()
-    expected = positions(waiting)
-    assert len(expected) == 45
-    assert {j.id: await store.queue_position(j) for j in waiting} == expected
-    await store.close()

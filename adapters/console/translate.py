@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.commands import CommandRequest, Reply
 from bot.days import human_duration
+from bot.messages import render_refs
 from bot.parsing import parse_video_args
 from bot.ports import AttachmentRef, StatusView
 
@@ -51,7 +52,8 @@ def to_request(line: str, *, user_id: str, channel_id: str = "terminal") -> Comm
 
 def render_reply(reply: Reply) -> str:
     """A reply as terminal text."""
-    return reply.text if reply.ok else f"error: {reply.text}"
+    text = render_refs(reply.text, user=lambda uid: f"@{uid}", channel=lambda cid: f"#{cid}")
+    return text if reply.ok else f"error: {text}"
 
 
 def render_status(view: StatusView) -> str:

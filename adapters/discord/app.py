@@ -11,10 +11,11 @@ import yarl
 from discord import app_commands
 
 from adapters.discord import translate as t
-from adapters.discord.port import DiscordPort, RegenerateButton, status_ref
-from bot.cli.runtime import Runtime
+from adapters.discord.answer import DEFER_AFTER, InteractionAnswer
+from adapters.discord.port import DiscordPort, RegenerateButton
 from bot.commands import CommandRequest
 from bot.config import Settings
+from bot.context import AdapterContext
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,9 @@ class HailuoClient(discord.Client):
 class DiscordAdapter:
     """The Discord side of the bot: /video, /video-quota, /video-history, Animate image, Regenerate."""
 
-    def __init__(self, settings: Settings, rt: Runtime) -> None:
+    def __init__(self, settings: Settings, ctx: AdapterContext) -> None:
         self.settings = settings
-        self.rt = rt
+        self.ctx = ctx
         self.client: HailuoClient | None = None
 
     async def start(self) -> None:
@@ -81,11 +82,11 @@ class DiscordAdapter:
         self.client = HailuoClient(self, guild_ready_timeout=0.5, chunk_guilds_at_startup=False)
         self.port = DiscordPort(self.client, self.settings.discord_api_base_url,
                                 upload_timeout=self.settings.upload_timeout_seconds)
-        self.rt.ports[t.PLATFORM] = self.port
+        self.ctx.register(t.PLATFORM, self.port)
         token = self.settings.discord_token.get_secret_value()  # type: ignore[union-attr]
         try:
             await self.client.login(token)
-            self.rt.supervisor.start(self.client.connect(reconnect=True), name="discord-gateway")
+            self.ctx.supervisor.start(self.client.connect(reconnect=True), name="discord-gateway")
             await asyncio.wait_for(self.client.wait_until_ready(), READY_TIMEOUT)
         except discord.LoginFailure:
             await self.aclose()
@@ -98,7 +99,7 @@ class DiscordAdapter:
 
     async def aclose(self) -> None:
         """Close the gateway and HTTP sessions."""
-        self.rt.ports.pop(t.PLATFORM, None)
+        self.ctx.unregister(t.PLATFORM)
         if self.client is not None:
             await self.client.close()
         await self.port.aclose()
@@ -166,34 +167,15 @@ class DiscordAdapter:
                                 is_admin=t.is_admin(interaction.permissions.value), **extra)
 
     async def start_video(self, interaction: discord.Interaction, req: CommandRequest) -> None:
-        """Answer at once; the original response becomes the status message and a thread opens from it."""
-        if req.command == "video" and (problem := self.rt.core.contract_error(req)):
-            await interaction.response.send_message(problem, ephemeral=True)  # no I/O needed to say no
-            return
-        await interaction.response.defer(thinking=True)
-        refusal = await self.rt.core.precheck(req) if req.command == "video" else None
-        reply = refusal or await self.rt.core.handle(req)
-        if not reply.ok or reply.job_id is None or reply.view is None:
-            await interaction.followup.send(reply.text, ephemeral=True)
-            await interaction.delete_original_response()
-            return
-        try:
-            message = await interaction.edit_original_response(embed=t.status_embed(reply.view))
-        except discord.HTTPException as exc:
-            # The job is accepted and will be delivered in the channel all the same.
-            log.warning("job %s: could not show the status (%s)", reply.job_id, exc.code)
-            return
-        thread_id = None
-        if not isinstance(interaction.channel, discord.Thread):
-            try:
-                name = (reply.view.prompt or "animated image")[:90]
-                thread = await message.create_thread(name=name, auto_archive_duration=1440)
-                thread_id = str(thread.id)
-            except discord.HTTPException as exc:
-                log.warning("job %s: no thread (%s); the result goes to the channel", reply.job_id, exc.code)
-        channel_id = str(interaction.channel_id)
-        await self.rt.core.bind(reply.job_id, status_message=status_ref(channel_id, str(message.id)),
-                                thread_id=thread_id)
+        """One call to the core; the interaction is answered by the core's progress (see InteractionAnswer)."""
+        answer = InteractionAnswer(interaction)
+        task = self.ctx.supervisor.start(self.ctx.core.handle(req, answer), name=f"discord-{interaction.id}")
+        done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
+        if not done:
+            await answer.busy()
+        reply = await task
+        if not reply.ok:
+            await answer.refuse(reply.text)
 
     async def regenerate(self, interaction: discord.Interaction, job_id: str) -> None:
         """The Regenerate button: the same settings, charged again, in a new status message and thread."""
@@ -202,8 +184,8 @@ class DiscordAdapter:
 
     async def _private(self, interaction: discord.Interaction, req: CommandRequest) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        reply = await self.rt.core.handle(req)
-        await interaction.edit_original_response(content=reply.text[:2000])
+        reply = await self.ctx.core.handle(req)
+        await interaction.edit_original_response(content=t.render_text(reply.text)[:2000])
 
     @staticmethod
     def _who(interaction: discord.Interaction) -> dict[str, str]:

@@ -8,6 +8,7 @@ import discord
 
 from bot.commands import CommandRequest
 from bot.days import human_duration
+from bot.messages import render_refs
 from bot.ports import AttachmentRef, StatusView
 
 PLATFORM = "discord"
@@ -108,17 +109,17 @@ def first_image(message: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def render_text(text: str) -> str:
+    """The core's words with its neutral mentions in Discord's syntax."""
+    return render_refs(text, user=lambda uid: f"<@{uid}>", channel=lambda cid: f"<#{cid}>")
+
+
 def status_embed(view: StatusView) -> discord.Embed:
     """A job's status as an embed."""
     colour = {"delivered": 0x2ECC71, "failed": 0xE74C3C, "expired": 0xE67E22}.get(view.status, 0x5865F2)
     embed = discord.Embed(title=view.status_label, description=(view.prompt or "*(animate the image)*")[:4000],
                           colour=colour)
-    settings = f"{view.duration} s · {view.resolution}" + (" · from an image" if view.has_image else "")
-    if not view.prompt_optimizer:
-        settings += " · optimizer off"
-    if view.fast_pretreatment:
-        settings += " · fast"
-    embed.add_field(name="Settings", value=settings)
+    embed.add_field(name="Settings", value=view.settings)
     embed.add_field(name="Elapsed", value=human_duration(view.elapsed_seconds))
     if view.queue_position:
         embed.add_field(name="Place in line", value=f"#{view.queue_position}")

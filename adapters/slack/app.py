@@ -14,22 +14,21 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import translate as t
-from adapters.slack.backlog import AfterAck
+from adapters.slack.backlog import AfterAck, Work
 from adapters.slack.front import SlackFront
-from adapters.slack.port import SlackPort, status_ref
-from bot.cli.runtime import Runtime
+from adapters.slack.opener import ChannelStatus
+from adapters.slack.port import SlackPort
 from bot.commands import CommandRequest
 from bot.config import Settings
+from bot.context import AdapterContext
 from bot.contract import InvalidRequest
 
 log = logging.getLogger(__name__)
 
 Tell = Callable[[str], Awaitable[Any]]
-PLACEHOLDER = "Starting a video..."
-NOT_IN_CHANNEL = ("I can't post in this channel. Invite me first: type `/invite @{bot}` here, "
-                  "then try again. Nothing was charged.")
 MALFORMED = "Slack sent that request without some of its parts. Please try again."
 NO_IMAGE = "That message has no image I can animate. Pick a message with a PNG, JPEG or WebP picture."
 
@@ -37,15 +36,15 @@ NO_IMAGE = "That message has no image I can animate. Pick a message with a PNG, 
 class SlackAdapter:
     """The Slack side of the bot: commands, modal, mentions, shortcut, Regenerate button."""
 
-    def __init__(self, settings: Settings, rt: Runtime) -> None:
+    def __init__(self, settings: Settings, ctx: AdapterContext) -> None:
         self.settings = settings
-        self.rt = rt
+        self.ctx = ctx
         self.socket_mode = settings.slack_app_token is not None
         self.admins = {u.strip() for u in settings.slack_admin_user_ids.split(",") if u.strip()}
         self._handler: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self.bot_name = "the bot"
-        self.later = AfterAck(rt.supervisor)
+        self.later = AfterAck(ctx.supervisor)
 
     def build(self) -> AsyncApp:
         """The bolt app with every listener registered (no network yet)."""
@@ -54,6 +53,7 @@ class SlackAdapter:
         self._session = aiohttp.ClientSession()
         self.client = AsyncWebClient(token=token, base_url=self.settings.slack_api_url, session=self._session)
         secret = self.settings.slack_signing_secret.get_secret_value() if self.settings.slack_signing_secret else None
+
         # Authorisation from the one auth.test made at start-up: otherwise a burst of first requests
         # would each call auth.test before bolt's own cache fills.
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
@@ -84,7 +84,7 @@ class SlackAdapter:
         self._auth = AuthorizeResult(enterprise_id=auth.get("enterprise_id"), team_id=auth.get("team_id"),
                                      bot_user_id=auth.get("user_id"), bot_id=auth.get("bot_id"),
                                      bot_token=self.client.token)
-        self.rt.ports[t.PLATFORM] = self.port
+        self.ctx.register(t.PLATFORM, self.port)
         self.later.start()
         if self.socket_mode:
             app_token = self.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
@@ -93,7 +93,7 @@ class SlackAdapter:
             log.info("Slack connected through Socket Mode")
         else:
             secret = self.settings.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
-            front = SlackFront(self.app, secret, self.quick_answer, self.later)
+            front = SlackFront(self.app, secret, self.take_command, self.later)
             self._runner = web.AppRunner(front.web_app("/slack/events"), access_log=None)
             await self._runner.setup()
             await web.TCPSite(self._runner, "0.0.0.0", self.settings.slack_port, backlog=1024).start()
@@ -108,46 +108,44 @@ class SlackAdapter:
         if not await self.later.drain(self.settings.shutdown_grace_seconds):
             log.warning("stopping with %d acknowledged Slack requests not yet handled", self.later.waiting)
         await self.later.aclose()
-        self.rt.ports.pop(t.PLATFORM, None)
+        self.ctx.unregister(t.PLATFORM)
         await self.port.aclose()
         await self._session.close()
 
     # -- listeners: each acknowledges first, then works --------------------------------
 
-    def quick_answer(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """What a `/video` command's acknowledgement says: an error in plain words, or None (a plain 200)."""
+    def take_command(self, body: dict[str, Any]) -> tuple[dict[str, Any] | None, Work | None]:
+        """Parse a `/video` command once: what its acknowledgement says, and the work that follows it."""
         try:
-            t.slash_request(body)
+            req = t.slash_request(body)
+            channel, response_url = body["channel_id"], body["response_url"]
         except InvalidRequest as exc:
-            return {"response_type": "ephemeral", "text": str(exc)}
+            return {"response_type": "ephemeral", "text": t.render_text(str(exc))}, None
         except (KeyError, TypeError, AttributeError):
-            log.warning("a /video request without its channel or user fields; ignored")
-            return {"response_type": "ephemeral", "text": MALFORMED}
-        return None
-
-    async def _on_command(self, ack, body: dict[str, Any], respond) -> None:
-        answer = self.quick_answer(body)
-        await ack(**(answer or {}))
-        if answer is None:
-            self.later.put(lambda: self._command(body, respond), urgent=t.opens_form(body))
-
-    async def _command(self, body: dict[str, Any], respond) -> None:
-        req = t.slash_request(body)
+            log.warning("a /video request without its channel, user or response_url; ignored")
+            return {"response_type": "ephemeral", "text": MALFORMED}, None
+        webhook = AsyncWebhookClient(response_url, session=self._session)
 
         async def tell(text: str) -> None:
-            await respond(text=text, response_type="ephemeral", replace_original=False)
+            await webhook.send(text=t.render_text(text), response_type="ephemeral", replace_original=False)
 
-        if req is None:
-            meta = {"channel": body["channel_id"]}
-            await self.client.views_open(trigger_id=body["trigger_id"], view=t.modal_view(meta))
-        elif req.command == "video":
-            await self._start_video(req, None, tell)
-        elif req.command == "admin":
-            # Checked here, on the server side, from Slack's own roles: never trusted from the request.
-            req = dataclasses.replace(req, is_admin=await self._is_admin(req.user_id))
-            await tell((await self.rt.core.handle(req)).text)
-        else:
-            await tell((await self.rt.core.handle(req)).text)
+        async def work() -> None:
+            if req is None:
+                await self.client.views_open(trigger_id=body["trigger_id"], view=t.modal_view({"channel": channel}))
+            elif req.command == "admin":
+                # Checked here, on the server side, from Slack's own roles: never trusted from the request.
+                admin = dataclasses.replace(req, is_admin=await self._is_admin(req.user_id))
+                await tell((await self.ctx.core.handle(admin)).text)
+            else:
+                await self._ask(req, None, tell)
+
+        return None, work
+
+    async def _on_command(self, ack, body: dict[str, Any]) -> None:
+        answer, work = self.take_command(body)
+        await ack(**(answer or {}))
+        if work is not None:
+            self.later.put(work, urgent=t.opens_form(body))
 
     async def _on_modal(self, ack, body: dict[str, Any]) -> None:
         await ack()
@@ -160,7 +158,7 @@ class SlackAdapter:
             log.warning("a form submission without its fields; ignored")
             return
         thread = meta.get("thread")
-        await self._start_video(req, thread, self._ephemeral(req.channel_id, req.user_id, thread))
+        await self._ask(req, thread, self._ephemeral(req.channel_id, req.user_id, thread))
 
     async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         # Bolt acknowledges events itself once this returns.
@@ -174,7 +172,7 @@ class SlackAdapter:
         except InvalidRequest as exc:
             await tell(str(exc))
             return
-        await self._start_video(req, thread, tell)
+        await self._ask(req, thread, tell)
 
     async def _on_shortcut(self, ack, body: dict[str, Any]) -> None:
         await ack()
@@ -198,55 +196,30 @@ class SlackAdapter:
     async def _regenerate(self, body: dict[str, Any]) -> None:
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
-        job_id = body["actions"][0]["value"]
         req = CommandRequest(platform=t.PLATFORM, workspace_id=body.get("team", {}).get("id", ""),
                              channel_id=channel, user_id=user, user_name=body["user"].get("name", ""),
-                             command="regenerate", job_id=job_id, is_admin=await self._is_admin(user))
+                             command="regenerate", job_id=body["actions"][0]["value"],
+                             is_admin=await self._is_admin(user))
         thread = (body.get("message") or {}).get("thread_ts")
-        await self._start_video(req, None, self._ephemeral(channel, user, thread))
+        await self._ask(req, None, self._ephemeral(channel, user, thread))
 
     async def _ignore(self, body: dict[str, Any]) -> None:
         """Plain channel messages need no answer (listening keeps bolt from warning about them)."""
 
     # -- the shared path ------------------------------------------------------------------
 
-    async def _start_video(self, req: CommandRequest, thread: str | None, tell: Tell) -> None:
-        """Post the status message first (joining the channel if need be), then hand the request to the core."""
-        if req.command == "video" and (refusal := await self.rt.core.precheck(req)) is not None:
-            await tell(refusal.text)
-            return
-        ts = await self._placeholder(req.channel_id, thread, tell)
-        if ts is None:
-            return
-        reply = await self.rt.core.handle(req)
-        if not reply.ok or reply.job_id is None or reply.view is None:
-            await self.client.chat_delete(channel=req.channel_id, ts=ts)
+    async def _ask(self, req: CommandRequest, thread: str | None, tell: Tell) -> None:
+        """One call to the core; an accepted video's status message is posted through ChannelStatus."""
+        opener = ChannelStatus(self.client, req.channel_id, thread, self.bot_name)
+        reply = await self.ctx.core.handle(req, opener)
+        if not reply.ok or reply.job_id is None:
             await tell(reply.text)
-            return
-        text, blocks = t.status_message(reply.view)
-        await self.client.chat_update(channel=req.channel_id, ts=ts, text=text, blocks=blocks)
-        await self.rt.core.bind(reply.job_id, status_message=status_ref(req.channel_id, ts), thread_id=thread or ts)
-
-    async def _placeholder(self, channel: str, thread: str | None, tell: Tell) -> str | None:
-        for attempt in (1, 2):
-            try:
-                answer = await self.client.chat_postMessage(channel=channel, thread_ts=thread, text=PLACEHOLDER)
-                return str(answer["ts"])
-            except SlackApiError as exc:
-                if exc.response.get("error") == "not_in_channel" and attempt == 1:
-                    try:
-                        await self.client.conversations_join(channel=channel)
-                        continue
-                    except SlackApiError:
-                        pass  # private channels cannot be joined: the user must invite the bot
-                await tell(NOT_IN_CHANNEL.format(bot=self.bot_name))
-                return None
-        return None
 
     def _ephemeral(self, channel: str, user: str, thread: str | None) -> Tell:
         async def tell(text: str) -> None:
             try:
-                await self.client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread)
+                await self.client.chat_postEphemeral(channel=channel, user=user, text=t.render_text(text),
+                                                     thread_ts=thread)
             except SlackApiError as exc:
                 log.warning("could not answer %s: %s", user, exc.response.get("error"))
 

@@ -14,13 +14,14 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack.backlog import AfterAck
+from adapters.slack.backlog import AfterAck, Work
 from adapters.slack.translate import opens_form
 
 log = logging.getLogger(__name__)
 
-# The answer a slash command gets in its acknowledgement: a message dict, or None for a plain 200.
-QuickAnswer = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+# A slash command parsed once: what its acknowledgement says (a message dict, or None for a plain
+# 200), and the work that follows it (None when the acknowledgement is the whole answer).
+TakeCommand = Callable[[dict[str, Any]], "tuple[dict[str, Any] | None, Work | None]"]
 MAX_BODY = 1024 * 1024  # Slack's payloads are a few kB; a view submission with blocks stays far below this
 
 
@@ -28,16 +29,16 @@ class SlackFront:
     """POST /slack/events: the acknowledgement of a slash command costs one signature check and one parse.
 
     Slash commands are the bursty part (a whole team trying the bot at once), and Slack gives each
-    3 s. Here a slash command is answered before bolt sees it, with the same quick answer the bolt
-    listener gives (an error in plain words, or an empty 200), and then dispatched to bolt in the
-    background. Bolt gets the parsed body: its own parser drops a slash command whose text contains
-    the word "payload". Everything else (events, buttons, modals) goes through bolt as it comes.
+    3 s. Here a slash command is parsed once and answered without bolt, by the same `take` the bolt
+    listener uses in Socket Mode (an error in plain words, or an empty 200); its work goes straight
+    to the after-ack pool. (Bolt's own parser drops a slash command whose text contains the word
+    "payload".) Everything else (events, buttons, modals) goes through bolt as it comes.
     """
 
-    def __init__(self, app: AsyncApp, signing_secret: str, quick: QuickAnswer, later: AfterAck) -> None:
+    def __init__(self, app: AsyncApp, signing_secret: str, take: TakeCommand, later: AfterAck) -> None:
         self.app = app
         self.verifier = SignatureVerifier(signing_secret)
-        self.quick = quick
+        self.take = take
         self.later = later
 
     def web_app(self, path: str = "/slack/events") -> web.Application:
@@ -62,18 +63,11 @@ class SlackFront:
         if form is None:
             bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(headers))
             return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
-        answer = self.quick(form)
+        answer, work = self.take(form)
+        if work is not None:
+            self.later.put(work, urgent=opens_form(form))
         if answer is not None:
             return web.Response(text=json.dumps(answer), content_type="application/json")
-
-        async def dispatch() -> None:
-            # Already verified above; bolt's "socket_mode" is the mode that takes a parsed body.
-            response = await self.app.async_dispatch(AsyncBoltRequest(body=form, headers=dict(headers),
-                                                                      mode="socket_mode"))
-            if response.status != 200:
-                log.warning("bolt answered a slash command with HTTP %d", response.status)
-
-        self.later.put(dispatch, urgent=opens_form(form))
         return web.Response()
 
 

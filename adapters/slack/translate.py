@@ -9,6 +9,7 @@ from typing import Any
 from bot.commands import CommandRequest
 from bot.contract import InvalidRequest
 from bot.days import human_duration
+from bot.messages import render_refs
 from bot.parsing import parse_video_args
 from bot.ports import AttachmentRef, StatusView
 
@@ -120,13 +121,14 @@ def modal_view(meta: dict[str, Any], chosen: dict[str, Any] | None = None) -> di
             "close": {"type": "plain_text", "text": "Cancel"}, "blocks": blocks}
 
 
+def render_text(text: str) -> str:
+    """The core's words with its neutral mentions in Slack's syntax."""
+    return render_refs(text, user=lambda uid: f"<@{uid}>", channel=lambda cid: f"<#{cid}>")
+
+
 def status_message(view: StatusView) -> tuple[str, list[dict[str, Any]]]:
     """A job's status as fallback text and Block Kit."""
-    options = f"{view.duration} s · {view.resolution}" + (" · from an image" if view.has_image else "")
-    if not view.prompt_optimizer:
-        options += " · optimizer off"
-    if view.fast_pretreatment:
-        options += " · fast"
+    options = view.settings
     state = f"*{view.status_label}* · {human_duration(view.elapsed_seconds)}"
     if view.queue_position:
         state += f" · #{view.queue_position} in line"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import Settings
+from bot.context import AdapterContext
 from bot.core import Core
 from bot.metrics import Metrics
 from bot.poller import Poller
@@ -22,7 +23,7 @@ from storage import Store
 
 @dataclass
 class Runtime:
-    """Everything a running bot holds; adapters register their ChatPort in `ports`."""
+    """Everything a running bot holds; adapters see only its `context`."""
 
     settings: Settings
     store: Store
@@ -32,6 +33,12 @@ class Runtime:
     core: Core
     ports: dict[str, ChatPort] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
+
+    @property
+    def context(self) -> AdapterContext:
+        """The narrow view adapters get: the core, the supervisor, and registering their port."""
+        return AdapterContext(self.core, self.supervisor, register=self.ports.__setitem__,
+                              unregister=lambda platform: self.ports.pop(platform, None) and None)
 
 
 @asynccontextmanager

@@ -32,17 +32,6 @@ class SubmitThrottle:
         self._sent.append(now)
         return True
 
-    def release(self) -> None:
-        """Nothing to give back: a sent submission counts for its minute whatever happened."""
-
-    def seconds_until_free(self) -> float:
-        """How long until try_acquire can succeed."""
-        now = self.clock()
-        wait = max(0.0, self._paused_until - now)
-        if len(self._sent) >= self.rate and self._sent:
-            wait = max(wait, 60 - (now - self._sent[-self.rate]))
-        return wait
-
     def penalize(self, retry_after: float | None = None) -> None:
         """The provider said `rate limit`: pause (for Retry-After, else 20 s) and halve the rate a while."""
         now = self.clock()

@@ -1,4 +1,25 @@
-"""A local fake Discord: REST and gateway on one ephemeral port, for the real discord.py client."""
+"""A local fake Discord: REST and gateway on one ephemeral port, for the real discord.py client.
+
+Visibility is modelled the way members see it:
+
+* a public message lives in its channel's list, `messages[channel_id]` (what `messages_in` returns);
+  every state a public message ever showed (created or edited, even if deleted later) is also kept in
+  `shown`, so a test can tell that something never appeared in a channel, not even for a moment;
+* an ephemeral message is seen only by the member behind the interaction: it lives in `ephemeral`, a list
+  of message dicts that also carry `user_id` and `token` (`ephemeral_for(user_id)` filters it); the channel
+  endpoints (bot token) cannot see, edit or start threads from it.
+
+Interaction responses follow Discord's rules:
+
+* callback 4 makes a message at once (ephemeral with flags 64); callback 5 defers: a "thinking" message
+  (flags 128, LOADING), ephemeral only if the defer carried flags 64; 6 and 7 acknowledge / update the
+  component's message; 9 opens a modal (recorded in `callbacks` only);
+* the FIRST follow-up after a type-5 defer, while the "thinking" message is still unresolved, resolves it:
+  same message id, the defer's visibility, content replaced; its own ephemeral flag is ignored (Discord:
+  "If you defer without flag 64 you cannot then respond with an ephemeral response"). PATCH @original
+  also resolves it. Later follow-ups are new messages whose visibility follows their own flags;
+* once a deferred original is deleted, follow-ups on that token fail: 404 Unknown Message (10008).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +41,8 @@ from aiohttp import web
 APP_ID = "111111111111111111"
 GUILD_ID = "222222222222222222"
 CHANNEL_ID = "333333333333333333"
+EPHEMERAL = 1 << 6  # message flag: seen only by the member behind the interaction
+LOADING = 1 << 7  # message flag: a deferred "thinking" response not resolved yet
 
 
 def snowflake() -> str:
@@ -48,6 +71,8 @@ class FakeDiscord:
     late: list[tuple[str, str, float]] = field(default_factory=list)  # (method, path regex, seconds)
     files: dict[str, Path] = field(default_factory=dict)
     bot_permissions: int = 309237763072  # what the bot's role grants in the guild
+    ephemeral: list[dict[str, Any]] = field(default_factory=list)  # seen only by `user_id`
+    shown: list[dict[str, Any]] = field(default_factory=list)  # every public state ever shown, with channel_id
 
     def __post_init__(self) -> None:
         self.bot = user(APP_ID, "hailuo")
@@ -57,6 +82,9 @@ class FakeDiscord:
         self._dir = Path(tempfile.mkdtemp(prefix="fake-discord-"))
         self._ws: web.WebSocketResponse | None = None
         self._originals: dict[str, str] = {}  # interaction token -> message id
+        self._payloads: dict[str, dict[str, Any]] = {}  # interaction token -> INTERACTION_CREATE payload
+        # interaction token -> {"deferred": bool, "resolved": bool, "ephemeral": bool, "deleted": bool}
+        self._responses: dict[str, dict[str, Any]] = {}
         app = web.Application(client_max_size=1024**3)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
@@ -102,6 +130,18 @@ class FakeDiscord:
 
     def messages_in(self, channel_id: str) -> list[dict[str, Any]]:
         return self.messages.get(channel_id, [])
+
+    def ephemeral_for(self, user_id: str) -> list[dict[str, Any]]:
+        """The ephemeral messages only this member saw (interaction responses and follow-ups)."""
+        return [m for m in self.ephemeral if m["user_id"] == user_id]
+
+    def ever_shown_in(self, channel_id: str) -> list[dict[str, Any]]:
+        """Every state any public message in this channel ever showed, deleted ones included."""
+        return [m for m in self.shown if m["channel_id"] == channel_id]
+
+    def thinking_in(self, channel_id: str) -> list[dict[str, Any]]:
+        """Public "thinking" messages still waiting to be resolved in this channel."""
+        return [m for m in self.messages_in(channel_id) if m.get("flags", 0) & LOADING]
 
     def paths(self, method: str | None = None) -> list[str]:
         return [p for m, p, _ in self.calls if method is None or m == method]
@@ -256,8 +296,23 @@ class FakeDiscord:
         if total > self.upload_limit:
             return _json({"message": "Request entity too large", "code": 40005}, 413)
         message = self._message(channel, body)
-        self.messages.setdefault(channel, []).append(message)
+        self._publish(channel, message)
         return _json(message)
+
+    def _publish(self, channel: str, message: dict[str, Any]) -> None:
+        self.messages.setdefault(channel, []).append(message)
+        self._log(message)
+
+    def _log(self, message: dict[str, Any]) -> None:
+        if not message.get("flags", 0) & EPHEMERAL:
+            self.shown.append(json.loads(json.dumps({k: v for k, v in message.items() if k != "author"})))
+
+    def _private(self, token: str, message: dict[str, Any]) -> None:
+        message["flags"] = message.get("flags", 0) | EPHEMERAL
+        payload = self._payloads.get(token, {})
+        who = (payload.get("member") or {}).get("user") or payload.get("user") or {}
+        message.update({"user_id": who.get("id"), "token": token})
+        self.ephemeral.append(message)
 
     async def _me(self, body: Any) -> web.Response:
         return _json({**self.bot, "bot": True, "flags": 0})
@@ -287,38 +342,68 @@ class FakeDiscord:
 
     async def _callback(self, body: dict[str, Any], interaction_id: str, token: str) -> web.Response:
         self.callbacks.append({"token": token, **body})
-        if body["type"] in (4, 5):  # the response becomes a message in the channel
-            channel = self._interaction_channel.get(token, CHANNEL_ID)
-            message = self._message(channel, body.get("data") or {})
-            ephemeral = bool((body.get("data") or {}).get("flags", 0) & 64)  # seen by one user, not the channel
-            self.messages.setdefault("ephemeral" if ephemeral else channel, []).append(message)
+        kind, data = body["type"], body.get("data") or {}
+        ephemeral = bool(data.get("flags", 0) & EPHEMERAL)
+        payload = self._payloads.get(token, {})
+        if kind in (4, 5):  # the response becomes a message: in the channel, or seen by the member only
+            message = self._message(self._interaction_channel.get(token, CHANNEL_ID), data if kind == 4 else {})
+            if kind == 5:
+                message["flags"] = LOADING
+                message["interaction_metadata"] = {"id": interaction_id, "type": payload.get("type", 2),
+                                                   "user": self.bot}
+            if ephemeral:
+                self._private(token, message)
+            else:
+                self._publish(message["channel_id"], message)
             self._originals[token] = message["id"]
-        return _json({"interaction": {"id": interaction_id, "type": 2, "response_message_loading": body["type"] == 5,
-                                      "response_message_ephemeral": bool((body.get("data") or {}).get("flags"))}})
+            self._responses[token] = {"deferred": kind == 5, "resolved": kind == 4, "ephemeral": ephemeral,
+                                      "deleted": False}
+        elif kind in (6, 7):  # a component's message is acknowledged (6) or updated at once (7)
+            target = self._find((payload.get("message") or {}).get("id", ""))
+            if target is not None:
+                self._originals[token] = target["id"]
+                if kind == 7:
+                    self._update(target, data)
+            self._responses[token] = {"deferred": False, "resolved": True,
+                                      "ephemeral": bool(target and target.get("flags", 0) & EPHEMERAL),
+                                      "deleted": False}
+        return _json({"interaction": {"id": interaction_id, "type": payload.get("type", 2),
+                                      "response_message_loading": kind == 5,
+                                      "response_message_ephemeral": ephemeral}})
 
     @property
     def _interaction_channel(self) -> dict[str, str]:
-        return getattr(self, "_by_token", {})
+        return {token: p["channel_id"] for token, p in self._payloads.items()}
 
     def remember(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Note which channel an interaction came from (so its response lands there)."""
-        if not hasattr(self, "_by_token"):
-            self._by_token: dict[str, str] = {}
-        self._by_token[payload["token"]] = payload["channel_id"]
+        """Note where an interaction came from and who sent it (so its responses land there, for them)."""
+        self._payloads[payload["token"]] = payload
         return payload
 
-    def _find(self, message_id: str) -> dict[str, Any] | None:
+    def _find(self, message_id: str, *, public_only: bool = False) -> dict[str, Any] | None:
         for messages in self.messages.values():
             for m in messages:
                 if m["id"] == message_id:
                     return m
+        if not public_only:
+            for m in self.ephemeral:
+                if m["id"] == message_id:
+                    return m
         return None
+
+    def _update(self, message: dict[str, Any], body: dict[str, Any]) -> None:
+        message.update({k: v for k, v in body.items() if k in ("content", "embeds", "components")})
+        message["flags"] = message.get("flags", 0) & ~LOADING  # an edit resolves "thinking"
+        message["edited_timestamp"] = discord.utils.utcnow().isoformat()
+        self._log(message)
 
     async def _edit_original(self, body: dict[str, Any], token: str) -> web.Response:
         message = self._find(self._originals.get(token, ""))
         if message is None:
             return _json({"message": "Unknown Message", "code": 10008}, 404)
-        message.update({k: v for k, v in body.items() if k in ("content", "embeds", "components")})
+        self._update(message, body)
+        if token in self._responses:
+            self._responses[token]["resolved"] = True
         return _json(message)
 
     async def _get_original(self, body: Any, token: str) -> web.Response:
@@ -327,14 +412,37 @@ class FakeDiscord:
 
     async def _delete_original(self, body: Any, token: str) -> web.Response:
         message_id = self._originals.pop(token, "")
+        if not message_id:
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
         for channel, messages in self.messages.items():
             self.messages[channel] = [m for m in messages if m["id"] != message_id]
+        self.ephemeral = [m for m in self.ephemeral if m["id"] != message_id]
+        if token in self._responses:
+            self._responses[token]["deleted"] = True
         return web.Response(status=204)
 
     async def _followup(self, body: dict[str, Any], token: str) -> web.Response:
+        state = self._responses.get(token)
+        if state is not None and state["deferred"] and state["deleted"]:
+            # Discord: after the deferred original is deleted, follow-ups on the token are refused.
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
+        if state is not None and state["deferred"] and not state["resolved"]:
+            # The first follow-up after a defer RESOLVES the "thinking" message: same id, the defer's
+            # visibility (its own flags 64 cannot change it), content replaced.
+            state["resolved"] = True
+            message = self._find(self._originals.get(token, ""))
+            if message is None:
+                return _json({"message": "Unknown Message", "code": 10008}, 404)
+            fresh = self._message(message["channel_id"], body)
+            message["attachments"] = fresh["attachments"]
+            self._update(message, {k: fresh[k] for k in ("content", "embeds", "components")})
+            return _json(message)
         message = self._message(self._interaction_channel.get(token, CHANNEL_ID), body)
-        message["flags"] = body.get("flags", 0)
-        self.messages.setdefault("followups", []).append(message)
+        message["webhook_id"] = APP_ID
+        if body.get("flags", 0) & EPHEMERAL:
+            self._private(token, message)
+        else:
+            self._publish(message["channel_id"], message)
         return _json(message)
 
     async def _post(self, body: dict[str, Any], channel: str) -> web.Response:
@@ -346,15 +454,14 @@ class FakeDiscord:
         return _json(list(reversed(self.messages.get(channel, [])))[:100])
 
     async def _get_message(self, body: Any, channel: str, message_id: str) -> web.Response:
-        message = self._find(message_id)
+        message = self._find(message_id, public_only=True)
         return _json(message) if message else _json({"message": "Unknown Message", "code": 10008}, 404)
 
     async def _edit(self, body: dict[str, Any], channel: str, message_id: str) -> web.Response:
-        message = self._find(message_id)
+        message = self._find(message_id, public_only=True)  # an ephemeral message is not the bot's to edit
         if message is None or message["channel_id"] != channel:
             return _json({"message": "Unknown Message", "code": 10008}, 404)
-        message.update({k: v for k, v in body.items() if k in ("content", "embeds", "components")})
-        message["edited_timestamp"] = discord.utils.utcnow().isoformat()
+        self._update(message, body)
         return _json(message)
 
     async def _get_channel(self, body: Any, channel: str) -> web.Response:
@@ -364,6 +471,9 @@ class FakeDiscord:
     async def _thread_from_message(self, body: dict[str, Any], channel: str, message_id: str) -> web.Response:
         if self.forbid_threads:
             return _json({"message": "Missing Permissions", "code": 50013}, 403)
+        started = self._find(message_id, public_only=True)  # no thread from an ephemeral or deleted message
+        if started is None or started["channel_id"] != channel:
+            return _json({"message": "Unknown Message", "code": 10008}, 404)
         thread = {"id": message_id, "parent_id": channel, "guild_id": GUILD_ID, "owner_id": APP_ID,
                   "name": body.get("name", "thread"), "type": 11, "message_count": 0, "member_count": 1,
                   "thread_metadata": {"archived": False, "auto_archive_duration": body.get("auto_archive_duration",

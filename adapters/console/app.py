@@ -1,0 +1,43 @@
+"""The console's loop: lines typed in a terminal go to the core; replies and progress come back as text."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TextIO
+
+from adapters.console.translate import render_reply, to_request
+from bot.core import Core
+from bot.ports import MessageRef, StatusPlace, StatusView
+
+
+class TerminalStatus:
+    """The core's StatusOpener for the terminal: status lines are printed as they come, under the job's id."""
+
+    def __init__(self, channel: str = "terminal") -> None:
+        self.channel = channel
+
+    async def busy(self) -> None:
+        """A terminal waits as long as it takes."""
+
+    async def open(self, text: str, view: StatusView) -> StatusPlace:
+        """The status "message" is the job's line in the terminal."""
+        return StatusPlace(MessageRef(self.channel, view.job_id))
+
+
+async def chat(core: Core, lines: TextIO, out: TextIO, *, user: str, prompt: bool) -> list[str]:
+    """Answer each line until end of input; return the ids of the jobs this session started."""
+    started: list[str] = []
+    print(core.help_text(), file=out, flush=True)
+    while True:
+        if prompt:
+            print("> ", end="", file=out, flush=True)
+        line = await asyncio.to_thread(lines.readline)
+        if not line:
+            return started
+        req = to_request(line, user_id=user)
+        if req is None:
+            continue
+        reply = await core.handle(req, TerminalStatus())
+        print(render_reply(reply), file=out, flush=True)
+        if reply.job_id:
+            started.append(reply.job_id)

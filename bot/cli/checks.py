@@ -1,0 +1,90 @@
+"""The checking commands: `doctor`, `check-provider`, `discord-invite`.
+
+Wiring: `doctor` picks the platform checks of the configured adapters and hands them to the neutral
+`bot.doctor.diagnose`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot.config import Settings
+from bot.doctor import Finding, PlatformCheck, diagnose, provider_problem
+from bot.providers.base import ProviderError
+from bot.providers.factory import make_provider
+from bot.tasks import TaskSupervisor
+
+__all__ = ["check_provider", "diagnose_configured", "discord_invite", "doctor", "platform_checks"]
+
+
+def platform_checks(settings: Settings) -> list[PlatformCheck]:
+    """The doctor checks of the adapters these settings configure: Discord, then Slack."""
+    checks: list[PlatformCheck] = []
+    if settings.discord_token is not None:
+        from adapters.discord.doctor import check as discord_check
+
+        checks.append(discord_check)
+    if settings.slack_bot_token is not None:
+        from adapters.slack.doctor import check as slack_check
+
+        checks.append(slack_check)
+    return checks
+
+
+async def diagnose_configured(settings: Settings) -> list[Finding]:
+    """Every check that applies to these settings: the neutral ones, then the configured platforms'."""
+    return await diagnose(settings, platform_checks(settings))
+
+
+async def doctor(settings: Settings, args: argparse.Namespace) -> int:
+    """Check every configured part; exit 0 only when all is well."""
+    findings = await diagnose_configured(settings)
+    for f in findings:
+        print(f"{'ok ' if f.ok else 'FIX'}  {f.part}: {f.message}")
+    bad = [f for f in findings if not f.ok]
+    print("All is well." if not bad else f"{len(bad)} thing(s) to fix.")
+    return 0 if not bad else 1
+
+
+async def discord_invite(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the invite URL with the scopes and permissions the bot needs."""
+    from adapters.discord.invite import application_id_from_token, invite_url, permission_names
+
+    client_id = args.client_id
+    if client_id is None and settings.discord_token is not None:
+        client_id = application_id_from_token(settings.discord_token.get_secret_value())
+    if not client_id:
+        print("Set DISCORD_TOKEN, or pass --client-id (Developer Portal -> General Information -> "
+              "Application ID).", file=sys.stderr)
+        return 2
+    print(invite_url(client_id))
+    print("Scopes: bot, applications.commands. Permissions: " + ", ".join(permission_names()) + ".",
+          file=sys.stderr)
+    return 0
+
+
+async def check_provider(settings: Settings, args: argparse.Namespace) -> int:
+    """Tell the operator, in plain words, whether the configured provider works."""
+    supervisor = TaskSupervisor()
+    try:
+        state_dir = Path(settings.media_dir) / ".local-provider"
+        provider = make_provider(settings, supervisor=supervisor, state_dir=state_dir)
+    except ValueError as exc:
+        print(f"Not configured: {exc}.", file=sys.stderr)
+        return 1
+    try:
+        check = getattr(provider, "check", None)
+        if check is None:
+            print("The local provider renders videos on this machine; it needs no key and no network.")
+            return 0
+        try:
+            print(await check())
+            return 0
+        except ProviderError as exc:
+            print(provider_problem(settings, exc), file=sys.stderr)
+            return 1
+    finally:
+        await provider.aclose()
+        await supervisor.aclose()

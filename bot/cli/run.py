@@ -1,0 +1,73 @@
+"""`hailuo-bot run`: the configured adapters, the poller and the HTTP endpoints, until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import logging
+import signal
+from contextlib import AsyncExitStack
+
+from bot import messages
+from bot.cli.health import serve, serve_app
+from bot.cli.runtime import Runtime, open_runtime
+from bot.config import Settings
+from bot.providers.callbacks import callback_app
+from bot.providers.factory import callback_secret, callback_url
+
+log = logging.getLogger(__name__)
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the configured adapters and the poller until SIGINT or SIGTERM."""
+    if getattr(args, "slack_http", False):
+        settings = settings.model_copy(update={"slack_app_token": None})
+    if getattr(args, "port", None):
+        settings = settings.model_copy(update={"slack_port": args.port})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_runtime(settings) as rt, AsyncExitStack() as adapters:
+        if settings.metrics_port is not None:
+            runner = await serve(rt, settings.metrics_port)
+            adapters.push_async_callback(runner.cleanup)
+        if callback_url(settings):
+            runner = await serve_app(callback_app(callback_secret(settings), rt.poller.on_push), settings.callback_port)
+            adapters.push_async_callback(runner.cleanup)
+            rt.poller.pushes = True
+            log.info("taking MiniMax status pushes on port %d", settings.callback_port)
+        started = await _start_adapters(settings, rt, adapters)
+        if not started:
+            log.warning(messages.RUN_POLLER_ONLY)
+        else:
+            log.info("running: %s", ", ".join(started))
+        # Everything made at start-up lives as long as the process: keep it out of the garbage
+        # collector's scans, which otherwise pause a burst of requests for tens of milliseconds.
+        gc.freeze()
+        await stop.wait()
+        log.info("stopping: finishing uploads under way, then closing connections")
+        # Before the adapters close: an upload under way needs its platform connection.
+        await rt.poller.stop(settings.shutdown_grace_seconds)
+    return 0
+
+
+async def _start_adapters(settings: Settings, rt: Runtime, stack: AsyncExitStack) -> list[str]:
+    """Start each adapter whose token is set (closed in reverse by `stack`); return their names."""
+    started = []
+    if settings.discord_token is not None:
+        from adapters.discord.app import DiscordAdapter
+
+        discord_adapter = DiscordAdapter(settings, rt.context)
+        await discord_adapter.start()
+        stack.push_async_callback(discord_adapter.aclose)
+        started.append("discord")
+    if settings.slack_bot_token is not None:
+        from adapters.slack.app import SlackAdapter
+
+        slack_adapter = SlackAdapter(settings, rt.context)
+        await slack_adapter.start()
+        stack.push_async_callback(slack_adapter.aclose)
+        started.append("slack")
+    return started

@@ -1,0 +1,190 @@
+"""The steps of a job that talk to the provider: submit, recover a cut-off submission, poll, apply a status."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from bot import messages
+from bot.config import Settings
+from bot.jobs import IllegalTransition, Job, JobStatus, allowed
+from bot.metrics import Metrics
+from bot.notices import Notices, failure_reason
+from bot.providers.base import Fault, Provider, ProviderError, TaskLost, TaskState, TaskStatus
+from bot.providers.http import RATE_LIMIT_CODES
+from bot.providers.throttle import SubmitThrottle
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+S = JobStatus
+_PROVIDER_STATES = {
+    TaskStatus.PREPARING: S.PREPARING,
+    TaskStatus.QUEUEING: S.QUEUEING,
+    TaskStatus.PROCESSING: S.PROCESSING,
+}
+MAX_SUBMIT_TRIES = 2  # a submission cut off mid-flight is resent once, never more
+MAX_RETRIES = 12  # transient provider errors in a row before a job is given up
+
+
+class ProviderSteps:
+    """One step of one job at the provider each call; what the provider said goes to the store and the chat."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        provider: Provider,
+        notices: Notices,
+        *,
+        throttle: SubmitThrottle | None,
+        metrics: Metrics,
+        clock: Callable[[], float],
+        rng: random.Random,
+        wake: Callable[[], None],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.provider = provider
+        self.notices = notices
+        self.throttle = throttle
+        self.metrics = metrics
+        self.clock = clock
+        self.rng = rng
+        self.wake = wake
+        self.pushes = False  # set when the provider pushes status changes (MiniMax callbacks)
+
+    async def submit(self, job: Job) -> None:
+        """Send a waiting job to the provider and record its task id the moment it comes back."""
+        job = await self.store.transition(
+            job, S.SUBMITTING, submit_attempts=job.submit_attempts + 1, provider=self.provider.name
+        )
+        try:
+            with self.metrics.provider_call("submit"):
+                task_id = await self.provider.submit(job.request)
+        except ProviderError as exc:
+            await self.trouble(job, exc, back_to=S.QUEUED)
+            return
+        except Exception as exc:
+            log.exception("job %s: unexpected error submitting", job.id)
+            await self.trouble(job, ProviderError(Fault.RETRY, type(exc).__name__), back_to=S.QUEUED)
+            return
+        now = self.clock()
+        job = await self.store.transition(
+            job, S.SUBMITTED, detail=task_id, task_id=task_id, attempts=0, next_poll_at=now + self.interval(0)
+        )
+        log.info("job %s submitted to %s as %s", job.id, self.provider.name, task_id)
+        await self.notices.show(job, force=True)
+
+    async def recover_submission(self, job: Job) -> None:
+        """A job found mid-submission with no task id: the process died while the call was on the wire."""
+        if job.submit_attempts >= MAX_SUBMIT_TRIES:
+            await self.notices.fail(job, messages.SUBMISSION_INTERRUPTED)
+        else:
+            log.warning("job %s: submission was interrupted; sending it once more", job.id)
+            await self.store.transition(job, S.QUEUED, detail="resubmit after restart", next_poll_at=self.clock())
+            self.wake()
+
+    async def poll(self, job: Job) -> None:
+        """Ask the provider where a job is, and apply the answer."""
+        try:
+            with self.metrics.provider_call("status"):
+                state = await self.provider.status(job.task_id or "")
+        except TaskLost as exc:
+            if job.submit_attempts >= MAX_SUBMIT_TRIES:
+                await self.notices.fail(job, messages.SUBMISSION_INTERRUPTED)
+            else:
+                log.warning("job %s: %s; sending it once more", job.id, exc)
+                await self.store.transition(job, S.QUEUED, detail=str(exc), task_id=None, next_poll_at=self.clock())
+                self.wake()
+            return
+        except ProviderError as exc:
+            await self.trouble(job, exc, back_to=None)
+            return
+        except Exception as exc:
+            log.exception("job %s: unexpected error polling", job.id)
+            await self.trouble(job, ProviderError(Fault.RETRY, type(exc).__name__), back_to=None)
+            return
+        await self.apply(job, state)
+
+    async def apply(self, job: Job, state: TaskState) -> None:
+        """Record what the provider said about a job (from a poll or a pushed callback)."""
+        now = self.clock()
+        polls = job.polls + 1
+        if state.status is TaskStatus.SUCCESS:
+            job = await self.store.transition(
+                job, S.SUCCEEDED, video_url=state.video_url, polls=polls, attempts=0, next_poll_at=now
+            )
+            log.info("job %s succeeded after %d polls", job.id, polls)
+            await self.notices.show(job, force=True)
+            self.wake()  # its delivery is due, and a provider slot is free
+        elif state.status is TaskStatus.FAIL and state.error is not None and state.error.fault is Fault.RETRY:
+            # The provider dropped the task for a passing reason (e.g. a rate limit): send it again.
+            await self.trouble(job.replace(polls=polls), state.error, back_to=S.QUEUED, sent=True)
+        elif state.status is TaskStatus.FAIL:
+            log.info("job %s failed at the provider after %d polls", job.id, polls)
+            await self.notices.fail(job, failure_reason(state.error), polls=polls)
+        else:
+            new = _PROVIDER_STATES[state.status]
+            changes = {"polls": polls, "attempts": 0, "next_poll_at": now + self.interval(polls)}
+            if new != job.status and allowed(job.status, new):
+                job = await self.store.transition(job, new, **changes)
+                await self.notices.show(job)
+            else:
+                job = await self.store.update(job, **changes)
+                await self.notices.show(job, only_if_pending=True)
+
+    async def on_push(self, task_id: str, state: TaskState, busy: Callable[[str], bool]) -> bool:
+        """Apply a status the provider pushed; False when no job has this task id."""
+        job = await self.store.job_by_task(task_id)
+        if job is None:
+            return False
+        if job.status.terminal or not job.status.at_provider or busy(job.id):
+            return True  # nothing to do, or a poll of it is under way and will see the same
+        try:
+            if state.status is TaskStatus.SUCCESS:
+                # The push carries no download address: poll at once to fetch it.
+                await self.store.update(job, next_poll_at=self.clock())
+                self.wake()
+            else:
+                await self.apply(job, state)
+        except IllegalTransition:
+            pass
+        return True
+
+    async def trouble(self, job: Job, exc: ProviderError, *, back_to: JobStatus | None, sent: bool = False) -> None:
+        """A provider error: retry later (back in line when `back_to` is QUEUED), or fail the job."""
+        if exc.fault is Fault.OPERATOR:
+            log.error("provider %s refused job %s (code %s): %s: the operator must fix this",
+                      self.provider.name, job.id, exc.code, exc)
+        if exc.fault is not Fault.RETRY or job.attempts + 1 >= MAX_RETRIES:
+            await self.notices.fail(job, failure_reason(exc))
+            return
+        if exc.code in RATE_LIMIT_CODES and self.throttle is not None:
+            self.throttle.penalize(exc.retry_after)
+        delay = exc.retry_after or self.backoff(job.attempts)
+        changes: dict[str, Any] = {"attempts": job.attempts + 1, "next_poll_at": self.clock() + delay, "error": None}
+        log.warning("job %s: provider trouble (%s), retrying in %.0f s", job.id, exc.code or exc, delay)
+        if back_to is not None:
+            # A submission the provider refused outright never counts toward the resend limit.
+            changes["submit_attempts"] = max(0, job.submit_attempts - 1)
+            changes["task_id"] = None
+            if sent:
+                changes["polls"] = job.polls
+            await self.store.transition(job, back_to, detail=f"retry: {exc.code or exc}", **changes)
+        else:
+            await self.store.update(job, **changes)
+
+    def interval(self, polls: int) -> float:
+        """Seconds until the next poll of a job polled `polls` times: growing, capped, jittered."""
+        first, cap = self.settings.poll_first_seconds, self.settings.poll_max_seconds
+        if self.pushes:
+            cap *= 4  # pushes carry the news; polling is only the fallback for a push that never comes
+        base = min(cap, first * (1.5**polls))
+        return base * self.rng.uniform(0.8, 1.2)
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds to wait after `attempts` transient errors in a row."""
+        return min(300.0, 5.0 * (2**attempts)) * self.rng.uniform(0.8, 1.2)

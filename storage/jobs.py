@@ -1,0 +1,186 @@
+"""Jobs: recording a new one under its quota, guarded status transitions, and the lookups the bot runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import aiosqlite
+
+from bot.jobs import IllegalTransition, Job, JobStatus, check_transition
+from storage.quota import Reservation, check_limits, reserve, settle
+from storage.rows import IN_FLIGHT_SQL, TERMINAL_SQL, column, job_row, to_job
+
+
+class JobQueries:
+    """Mixed into Store: every write is one transaction, and a status moves only along the table in bot.jobs."""
+
+    _clock: Any
+
+    def _write(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        raise NotImplementedError
+
+    async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        raise NotImplementedError
+
+    async def _write_one(self, sql: str, params: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+    async def create_job(
+        self,
+        job: Job,
+        *,
+        day: str,
+        user_limit: int,
+        workspace_limit: int,
+        max_in_flight: int | None = None,
+        budget_usd: float | None = None,
+    ) -> Reservation:
+        """Check every limit and, if all hold, reserve the job's cost and record it, in one transaction."""
+        async with self._write() as db:
+            reservation = await check_limits(db, job, day=day, user_limit=user_limit, workspace_limit=workspace_limit,
+                                             max_in_flight=max_in_flight, budget_usd=budget_usd)
+            if not reservation.ok:
+                return reservation
+            row = job_row(job)
+            await db.execute(
+                f"INSERT INTO jobs ({','.join(row)}) VALUES ({','.join('?' * len(row))})", list(row.values())
+            )
+            await reserve(db, job, day, self._clock())
+            await db.execute(
+                "INSERT INTO job_events (job_id, status, at) VALUES (?, ?, ?)",
+                (job.id, job.status.value, job.created_at),
+            )
+            return reservation
+
+    async def get_job(self, job_id: str) -> Job | None:
+        """The job with this id, or None."""
+        rows = await self._read("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return to_job(rows[0]) if rows else None
+
+    async def job_by_task(self, task_id: str) -> Job | None:
+        """The job the provider knows by this task id."""
+        rows = await self._read("SELECT * FROM jobs WHERE task_id = ? ORDER BY created_at DESC LIMIT 1", (task_id,))
+        return to_job(rows[0]) if rows else None
+
+    async def transition(self, job: Job, new: JobStatus, *, detail: str | None = None, **changes: Any) -> Job:
+        """Move a job from its current status to `new`, guarded at the database; settle quota at the end.
+
+        Raises IllegalTransition when the table forbids it or the row is no longer in `job.status`.
+        """
+        check_transition(job.status, new)
+        now = self._clock()
+        updated = job.advance(new, updated_at=now, **changes)
+        sets = {"status": new.value, "updated_at": now, **{k: column(v) for k, v in changes.items()}}
+        async with self._write() as db:
+            cur = await db.execute(
+                f"UPDATE jobs SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ? AND status = ?",
+                [*sets.values(), job.id, job.status.value],
+            )
+            if cur.rowcount != 1:
+                raise IllegalTransition(f"job {job.id} is no longer {job.status}")
+            await db.execute(
+                "INSERT INTO job_events (job_id, status, at, detail) VALUES (?, ?, ?, ?)",
+                (job.id, new.value, now, detail),
+            )
+            if new in (JobStatus.FAILED, JobStatus.EXPIRED):
+                await settle(db, job, "release", self._clock())
+            elif new is JobStatus.DELIVERED:
+                await settle(db, job, "capture", self._clock())
+        return updated
+
+    async def withdraw(self, job: Job) -> bool:
+        """Remove a job that never left the line and was never shown, with its hold: as if never asked.
+
+        Returns False (and changes nothing) when the job has moved on, say to a provider.
+        """
+        async with self._write() as db:
+            # One write transaction: nobody can take the job between the check and the deletes.
+            rows = await db.execute_fetchall(
+                "SELECT 1 FROM jobs WHERE id = ? AND status = 'queued' AND task_id IS NULL AND submit_attempts = 0",
+                (job.id,),
+            )
+            if not rows:
+                return False
+            await db.execute("DELETE FROM job_events WHERE job_id = ?", (job.id,))
+            await db.execute("DELETE FROM quota_ledger WHERE job_id = ?", (job.id,))
+            await db.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
+        return True
+
+    async def update(self, job: Job, **changes: Any) -> Job:
+        """Change a job's non-status fields (poll schedule, refs, video file)."""
+        if not changes:
+            return job
+        changes["updated_at"] = self._clock()
+        await self._write_one(f"UPDATE jobs SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
+                              [*(column(v) for v in changes.values()), job.id])
+        return job.replace(**changes)
+
+    async def active_jobs(self, platforms: Iterable[str] | None = None) -> list[Job]:
+        """Every job not yet delivered, failed or expired, oldest first."""
+        sql = f"SELECT * FROM jobs WHERE status NOT IN {TERMINAL_SQL}"
+        params: list[Any] = []
+        if platforms is not None:
+            names = list(platforms)
+            sql += f" AND platform IN ({','.join('?' * len(names))})"
+            params += names
+        rows = await self._read(sql + " ORDER BY created_at, id", params)
+        return [to_job(r) for r in rows]
+
+    async def due_jobs(self, now: float, platforms: Iterable[str], expire_before: float, limit: int = 500) -> list[Job]:
+        """Unfinished jobs of these platforms whose next step is due, most overdue first.
+
+        Jobs waiting for a provider slot are left out (the poller takes them from the fair line, as
+        many as there are slots), except those that arrived before `expire_before` and must expire.
+        """
+        names = list(platforms)
+        if not names:
+            return []
+        rows = await self._read(
+            f"SELECT * FROM jobs WHERE status NOT IN {TERMINAL_SQL} AND next_poll_at <= ? "
+            "AND (status != 'queued' OR created_at < ?) "
+            f"AND platform IN ({','.join('?' * len(names))}) ORDER BY next_poll_at, created_at LIMIT ?",
+            [now, expire_before, *names, limit],
+        )
+        return [to_job(r) for r in rows]
+
+    async def count_in_flight(self) -> int:
+        """Jobs the provider is working on (or being sent to it), across every platform."""
+        rows = await self._read(f"SELECT COUNT(*) FROM jobs WHERE status IN {IN_FLIGHT_SQL}")
+        return int(rows[0][0])
+
+    async def next_due_at(self, platforms: Iterable[str]) -> tuple[float | None, bool]:
+        """When the earliest unfinished, non-waiting job of these platforms is due; and whether any wait."""
+        names = list(platforms)
+        if not names:
+            return None, False
+        rows = await self._read(
+            "SELECT MIN(CASE WHEN status != 'queued' THEN next_poll_at END), "
+            f"MAX(status = 'queued') FROM jobs WHERE status NOT IN {TERMINAL_SQL} "
+            f"AND platform IN ({','.join('?' * len(names))})",
+            names,
+        )
+        return rows[0][0], bool(rows[0][1])
+
+    async def finished_before(self, cutoff: float) -> list[Job]:
+        """Jobs that ended (delivered, failed, expired) before `cutoff`, oldest first."""
+        rows = await self._read(
+            f"SELECT * FROM jobs WHERE status IN {TERMINAL_SQL} AND updated_at < ? ORDER BY updated_at", (cutoff,)
+        )
+        return [to_job(r) for r in rows]
+
+    async def history(self, platform: str, user_id: str, limit: int = 10) -> list[Job]:
+        """A user's newest jobs."""
+        rows = await self._read(
+            "SELECT * FROM jobs WHERE platform = ? AND user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            (platform, user_id, limit),
+        )
+        return [to_job(r) for r in rows]
+
+    async def events(self, job_id: str) -> list[tuple[str, float, str | None]]:
+        """A job's status history: (status, time, detail), in order."""
+        rows = await self._read(
+            "SELECT status, at, detail FROM job_events WHERE job_id = ? ORDER BY id", (job_id,)
+        )
+        return [(r["status"], r["at"], r["detail"]) for r in rows]

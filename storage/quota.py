@@ -1,0 +1,141 @@
+"""Quota: the limits a new job must fit under, and the credit ledger (reserve, then capture or release)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from bot.jobs import Job
+from storage.rows import TERMINAL_SQL
+
+_USED_SQL = "COALESCE(SUM(CASE kind WHEN 'reserve' THEN credits WHEN 'release' THEN -credits ELSE 0 END), 0)"
+_QUOTA_SQL = f"""SELECT
+  (SELECT daily_credits FROM quota_limits WHERE platform = :p AND workspace_id = :w AND user_id = :u) AS user_limit,
+  (SELECT daily_credits FROM quota_limits WHERE platform = :p AND workspace_id = :w AND user_id = '') AS ws_limit,
+  (SELECT {_USED_SQL} FROM quota_ledger WHERE platform = :p AND user_id = :u AND day = :d) AS used,
+  (SELECT {_USED_SQL} FROM quota_ledger WHERE platform = :p AND workspace_id = :w AND day = :d) AS ws_used,
+  (SELECT COALESCE(SUM(credits), 0) FROM quota_ledger r WHERE kind = 'reserve' AND platform = :p
+     AND user_id = :u AND day = :d AND NOT EXISTS (SELECT 1 FROM quota_ledger s
+     WHERE s.job_id = r.job_id AND s.kind IN ('capture', 'release'))) AS held"""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The outcome of trying to reserve credits for a new job."""
+
+    ok: bool
+    refused_by: str | None = None  # "user", "workspace", "in_flight" or "budget"
+    limit: int = 0
+    used: int = 0
+    spent_usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class QuotaUsage:
+    """A user's and their workspace's credits for one day."""
+
+    user_used: int
+    user_held: int
+    user_limit: int
+    workspace_used: int
+    workspace_limit: int
+
+    @property
+    def user_left(self) -> int:
+        """Credits the user can still spend today."""
+        return max(0, min(self.user_limit - self.user_used, self.workspace_limit - self.workspace_used))
+
+    @property
+    def workspace_left(self) -> int:
+        """Credits left in the workspace pool today."""
+        return max(0, self.workspace_limit - self.workspace_used)
+
+
+async def check_limits(
+    db: aiosqlite.Connection,
+    job: Job,
+    *,
+    day: str,
+    user_limit: int,
+    workspace_limit: int,
+    max_in_flight: int | None,
+    budget_usd: float | None,
+) -> Reservation:
+    """Whether `job` fits under every limit; run inside the transaction that then records it."""
+    if max_in_flight is not None:
+        (row,) = await db.execute_fetchall(
+            f"SELECT COUNT(*) FROM jobs WHERE platform = ? AND user_id = ? AND status NOT IN {TERMINAL_SQL} "
+            "AND status NOT IN ('succeeded', 'delivering')",
+            (job.platform, job.user_id),
+        )
+        running = int(row[0])
+        if running >= max_in_flight:
+            return Reservation(False, "in_flight", max_in_flight, running)
+    if budget_usd is not None:
+        (row,) = await db.execute_fetchall(
+            "SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE day = ? AND status NOT IN ('failed', 'expired')",
+            (day,),
+        )
+        spent = float(row[0])
+        if spent + job.price_usd > budget_usd + 1e-9:
+            return Reservation(False, "budget", 0, 0, spent)
+    quota = await read_quota(db, job.platform, job.workspace_id, job.user_id, day, user_limit, workspace_limit)
+    if quota.user_used + job.cost > quota.user_limit:
+        return Reservation(False, "user", quota.user_limit, quota.user_used)
+    if quota.workspace_used + job.cost > quota.workspace_limit:
+        return Reservation(False, "workspace", quota.workspace_limit, quota.workspace_used)
+    return Reservation(True, None, quota.user_limit, quota.user_used + job.cost)
+
+
+async def read_quota(db: aiosqlite.Connection, platform: str, ws: str, user: str, day: str,
+                     user_default: int, ws_default: int) -> QuotaUsage:
+    """Limits (an override, else the default), credits used and credits on hold, in one statement."""
+    (row,) = await db.execute_fetchall(_QUOTA_SQL, {"p": platform, "w": ws, "u": user, "d": day})
+    user_limit = user_default if row["user_limit"] is None else int(row["user_limit"])
+    ws_limit = ws_default if row["ws_limit"] is None else int(row["ws_limit"])
+    return QuotaUsage(int(row["used"]), int(row["held"]), user_limit, int(row["ws_used"]), ws_limit)
+
+
+async def reserve(db: aiosqlite.Connection, job: Job, day: str, at: float) -> None:
+    """Hold the job's cost against `day` (the job row must exist: the ledger refers to it)."""
+    await db.execute(
+        "INSERT INTO quota_ledger (job_id, platform, workspace_id, user_id, day, kind, credits, at) "
+        "VALUES (?, ?, ?, ?, ?, 'reserve', ?, ?)",
+        (job.id, job.platform, job.workspace_id, job.user_id, day, job.cost, at),
+    )
+
+
+async def settle(db: aiosqlite.Connection, job: Job, kind: str, at: float) -> None:
+    """End the job's hold with `kind` ('capture' or 'release'): exactly once, against the day it was reserved."""
+    await db.execute(
+        "INSERT INTO quota_ledger (job_id, platform, workspace_id, user_id, day, kind, credits, at) "
+        "SELECT job_id, platform, workspace_id, user_id, day, ?, credits, ? FROM quota_ledger r "
+        "WHERE job_id = ? AND kind = 'reserve' AND NOT EXISTS (SELECT 1 FROM quota_ledger s "
+        "WHERE s.job_id = r.job_id AND s.kind IN ('capture', 'release'))",
+        (kind, at, job.id),
+    )
+
+
+class QuotaQueries:
+    """Mixed into Store: a user's credits for a day, and a job's ledger rows."""
+
+    _db: aiosqlite.Connection
+    _lock: Any
+
+    async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        raise NotImplementedError
+
+    async def usage(
+        self, platform: str, workspace_id: str, user_id: str, *, day: str, user_limit: int, workspace_limit: int
+    ) -> QuotaUsage:
+        """A user's and their workspace's credits for `day`."""
+        async with self._lock:
+            return await read_quota(self._db, platform, workspace_id, user_id, day, user_limit, workspace_limit)
+
+    async def ledger(self, job_id: str) -> list[tuple[str, int, str]]:
+        """A job's ledger rows: (kind, credits, day)."""
+        rows = await self._read("SELECT kind, credits, day FROM quota_ledger WHERE job_id = ? ORDER BY id", (job_id,))
+        return [(r["kind"], r["credits"], r["day"]) for r in rows]
