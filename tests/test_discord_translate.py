@@ -31,10 +31,8 @@ def test_slash_payload_to_request() -> None:
     assert req.upload_limit == 26214400 and req.is_admin and req.workspace_id == "G"
 
 
-def test_admin_bits_and_first_image() -> None:
+def test_admin_bits() -> None:
     assert t.is_admin(1 << 3) and t.is_admin(1 << 5) and not t.is_admin((1 << 11) | (1 << 10))
-    message = {"attachments": [{"content_type": "text/plain"}, {"content_type": "image/webp", "id": "9"}]}
-    assert t.first_image(message)["id"] == "9" and t.first_image({"attachments": []}) is None
 
 
 def test_status_embed() -> None:

@@ -101,14 +101,6 @@ def admin_args(data: dict[str, Any]) -> tuple[str, ...]:
     return (action,)
 
 
-def first_image(message: dict[str, Any]) -> dict[str, Any] | None:
-    """The first image attachment of a message payload, if any."""
-    for att in message.get("attachments") or []:
-        if str(att.get("content_type") or "").startswith("image/"):
-            return att
-    return None
-
-
 def render_text(text: str) -> str:
     """The core's words with its neutral mentions in Discord's syntax."""
     return render_refs(text, user=lambda uid: f"<@{uid}>", channel=lambda cid: f"<#{cid}>")

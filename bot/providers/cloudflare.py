@@ -18,7 +18,15 @@ import httpx
 from bot.contract import VideoRequest
 from bot.images import data_url_async
 from bot.providers.base import Fault, ProviderError, TaskLost, TaskState, TaskStatus
-from bot.providers.http import decode_json, fault_for_http, retry_after, stream_capped, transport_error
+from bot.providers.http import (
+    api_client,
+    decode_json,
+    download_client,
+    fault_for_http,
+    retry_after,
+    stream_capped,
+    transport_error,
+)
 from bot.tasks import TaskSupervisor
 
 log = logging.getLogger(__name__)
@@ -44,12 +52,8 @@ class CloudflareProvider:
     ) -> None:
         self.account_id = account_id
         self.supervisor = supervisor
-        self._client = client or httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {api_token}"},
-            timeout=httpx.Timeout(timeout, connect=10.0),
-        )
-        self._downloads = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=10.0), follow_redirects=True)
+        self._client = client or api_client(base_url, api_token, timeout)
+        self._downloads = download_client()
         self._results: dict[str, TaskState | ProviderError | None] = {}
         self._calls: dict[str, asyncio.Task[None]] = {}
 

@@ -17,6 +17,17 @@ OPERATOR_CODES = {1004, 1008, 1028, 1030, 2038, 2049, 2056, 2061}
 RATE_LIMIT_CODES = {1002, 1039, 1041, 2045, 429}
 
 
+def api_client(base_url: str, token: str, timeout: float) -> httpx.AsyncClient:
+    """The client for a provider's API: its base URL, the bearer token, explicit timeouts."""
+    return httpx.AsyncClient(base_url=base_url.rstrip("/"), headers={"Authorization": f"Bearer {token}"},
+                             timeout=httpx.Timeout(timeout, connect=10.0), follow_redirects=True)
+
+
+def download_client() -> httpx.AsyncClient:
+    """The client for finished videos: they come from a CDN host, and no API key goes there."""
+    return httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=10.0), follow_redirects=True)
+
+
 def fault_for_code(code: int) -> Fault:
     """Whose problem a MiniMax status code is; unknown codes are retried (and end in a timeout)."""
     if code in USER_CODES:

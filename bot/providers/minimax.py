@@ -13,7 +13,9 @@ from bot.images import data_url_async
 from bot.providers.base import Fault, ProviderError, TaskState, TaskStatus
 from bot.providers.http import (
     ExpiredURL,
+    api_client,
     decode_json,
+    download_client,
     fault_for_code,
     fault_for_http,
     retry_after,
@@ -51,14 +53,8 @@ class MiniMaxProvider:
     ) -> None:
         self.model = model
         self.callback_url = callback_url
-        self._client = client or httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {api_key}"},
-            timeout=httpx.Timeout(timeout, connect=10.0),
-            follow_redirects=True,
-        )
-        # Video files come from a CDN host: no API key goes there.
-        self._downloads = httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=10.0), follow_redirects=True)
+        self._client = client or api_client(base_url, api_key, timeout)
+        self._downloads = download_client()
 
     def body(self, request: VideoRequest, first_frame: str | None) -> dict[str, Any]:
         """The exact JSON the API receives for `request`."""
