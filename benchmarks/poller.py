@@ -15,7 +15,7 @@ from bot.jobs import Job, JobStatus
 from bot.poller import Poller
 from bot.providers.minimax import MiniMaxProvider
 from bot.tasks import TaskSupervisor
-from storage import Store
+from storage import SQLiteStore
 from tests.fakes.minimax import FakeMiniMax
 
 JOBS = 10_000
@@ -32,7 +32,7 @@ async def run() -> list[Figure]:
         settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp}/bench.db", media_dir=Path(tmp) / "v",
                             poll_first_seconds=2, poll_max_seconds=8, provider_max_in_flight=JOBS,
                             job_timeout_minutes=60)  # type: ignore[call-arg]
-        store = await Store.open(settings.database_path)
+        store = await SQLiteStore.open(settings.database_path)
         request = VideoRequest.build("a benchmark scene")
         now = time.time()
         for n in range(JOBS):

@@ -10,7 +10,7 @@ from pathlib import Path
 from benchmarks.common import Figure
 from bot.contract import VideoRequest
 from bot.jobs import Job
-from storage import Store
+from storage import SQLiteStore
 
 REQUESTERS = 100
 PER_REQUESTER = 30
@@ -22,7 +22,7 @@ async def run() -> list[Figure]:
     """Each requester asks PER_REQUESTER times against a limit of USER_LIMIT; count the wrong answers."""
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "quota.db")
-        stores = [await Store.open(path), await Store.open(path)]
+        stores = [await SQLiteStore.open(path), await SQLiteStore.open(path)]
         request = VideoRequest.build("x")
         accepted: dict[str, int] = {}
 

@@ -19,7 +19,7 @@ from bot.jobs import Job, JobStatus
 from bot.poller import Poller
 from bot.providers.minimax import MiniMaxProvider
 from bot.tasks import TaskSupervisor
-from storage import Store
+from storage import SQLiteStore
 from tests.fakes.slack import FakeSlack
 
 SIZE = 500 * 1024 * 1024
@@ -47,7 +47,7 @@ async def run() -> list[Figure]:
         slack = await FakeSlack().start()
         settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp}/relay.db",
                             media_dir=Path(tmp) / "videos")  # type: ignore[call-arg]
-        store = await Store.open(settings.database_path)
+        store = await SQLiteStore.open(settings.database_path)
         provider = MiniMaxProvider("unused", "http://127.0.0.1:9")
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
         port = SlackPort(client, slack.bot_token, slack.api_url)

@@ -11,6 +11,7 @@ from bot.cli import checks as checks_cli
 from bot.cli import local, run
 from bot.cli import ops as ops_cli
 from bot.cli.logs import setup_logging
+from bot.store import StoreUnavailable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     }[args.command]
     try:
         return asyncio.run(runner(settings, args))
+    except StoreUnavailable as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)  # one plain line: what to fix, no traceback
+        return 2
     except KeyboardInterrupt:
         return 130
 

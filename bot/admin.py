@@ -11,7 +11,7 @@ from bot.commands import CommandRequest, Reply
 from bot.config import Settings
 from bot.days import utc_day
 from bot.messages import channel_ref, user_ref
-from storage import Store
+from bot.store import Store
 
 
 @dataclass(frozen=True)

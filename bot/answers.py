@@ -10,7 +10,7 @@ from bot.commands import CommandRequest, Reply
 from bot.config import Settings
 from bot.days import human_duration, seconds_until_reset, utc_day
 from bot.jobs import Job
-from storage import QuotaUsage, Store
+from bot.store import QuotaUsage, Store
 
 
 class Answers:

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     delivery_attempts: int = Field(5, ge=1)
     upload_timeout_seconds: float = Field(600.0, gt=0)
     shutdown_grace_seconds: float = Field(30.0, ge=0)
+    lease_seconds: float = Field(30.0, gt=0)
 
     local_delay_seconds: float = Field(8.0, ge=0)
     local_fps: int = Field(24, ge=1, le=60)

@@ -19,8 +19,8 @@ from bot.images import MAX_IMAGE_BYTES, check_first_frame
 from bot.jobs import Job
 from bot.policy import access_refusal, blocked_term
 from bot.ports import CannotPost, ChatPort, StatusOpener, StatusPlace
+from bot.store import QuotaUsage, Reservation, Store
 from bot.views import status_view
-from storage import QuotaUsage, Reservation, Store
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from bot.metrics import Metrics
 from bot.notices import Notices, failure_reason
 from bot.ports import ChatPort, DeliveryFailed, MessageRef
 from bot.providers.base import Fault, Provider, ProviderError, TaskState, TaskStatus
+from bot.store import Store
 from bot.views import thread_of, video_post
-from storage import Store
 
 log = logging.getLogger(__name__)
 

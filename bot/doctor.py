@@ -7,7 +7,6 @@ layer passes the ones for the configured platforms to `diagnose`: this core modu
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from bot.providers.base import Fault, ProviderError
 from bot.providers.factory import make_provider
 from bot.providers.render import render_video
 from bot.tasks import TaskSupervisor
-from storage import Store
 
 
 @dataclass(frozen=True)
@@ -31,12 +29,14 @@ class Finding:
 
 
 PlatformCheck = Callable[[Settings], Awaitable[Finding]]
-"""A platform adapter's check, supplied by the caller of `diagnose`."""
+"""A check that belongs to another part (the storage, a platform adapter), supplied by the caller of `diagnose`."""
 
 
-async def diagnose(settings: Settings, platform_checks: Sequence[PlatformCheck] = ()) -> list[Finding]:
-    """Run the neutral checks, then each given platform check, in order."""
-    findings = [await _database(settings), await _media(settings), await _encoder(), await _provider(settings)]
+async def diagnose(
+    settings: Settings, database_check: PlatformCheck, platform_checks: Sequence[PlatformCheck] = ()
+) -> list[Finding]:
+    """Run the storage's check and the neutral ones, then each given platform check, in order."""
+    findings = [await database_check(settings), await _media(settings), await _encoder(), await _provider(settings)]
     for check in platform_checks:
         findings.append(await check(settings))
     return findings
@@ -50,23 +50,6 @@ def provider_problem(settings: Settings, exc: ProviderError) -> str:
                "cloudflare": "check CLOUDFLARE_API_TOKEN (AI Gateway permission) and CLOUDFLARE_ACCOUNT_ID"}
         return f"The {name} provider refused the credentials ({exc}): {fix.get(name, 'check the settings')}."
     return f"Could not get a good answer from the {name} provider ({exc}); check the base URL and the network."
-
-
-async def _database(settings: Settings) -> Finding:
-    path = settings.database_path
-    try:
-        if path != ":memory:":
-            Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
-        store = await Store.open(path)
-        try:
-            version = await store.migrate()
-            await store.backup(":memory:")  # reads every page: a corrupt file fails here
-        finally:
-            await store.close()
-    except (sqlite3.Error, OSError) as exc:
-        return Finding("database", False, f"cannot open and write {path} ({exc}). Check the file's and its "
-                                          "folder's permissions, or point DATABASE_URL at a writable place.")
-    return Finding("database", True, f"{path} is writable, schema version {version}")
 
 
 async def _media(settings: Settings) -> Finding:

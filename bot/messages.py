@@ -105,6 +105,7 @@ EXPIRED_SHORT = "Took too long and was cancelled."
 PROVIDER_CHANGED = "The bot was switched to another video service while this video was being made."
 PROVIDER_GAVE_UP = "The video service kept failing."
 DELIVERY_FAILED = "I could not post the video here."
+GENERATE_INTERRUPTED = "Called off: the command that asked for it was interrupted."
 SUBMISSION_INTERRUPTED = "The request to the video service was interrupted twice."
 
 VIDEO_CAPTION = "here is your video: \u201c{prompt}\u201d ({settings})."

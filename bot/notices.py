@@ -12,8 +12,8 @@ from bot.days import utc_day
 from bot.jobs import Job, JobStatus
 from bot.ports import ChatPort, MessageRef
 from bot.providers.base import Fault, ProviderError
+from bot.store import Store
 from bot.views import status_view, thread_of
-from storage import Store
 
 log = logging.getLogger(__name__)
 

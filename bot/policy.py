@@ -6,7 +6,7 @@ import re
 
 from bot import messages
 from bot.commands import CommandRequest
-from storage import Store
+from bot.store import Store
 
 
 async def access_refusal(store: Store, req: CommandRequest) -> str | None:

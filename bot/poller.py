@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import socket
 import time
+import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,9 +22,8 @@ from bot.notices import Notices
 from bot.ports import ChatPort
 from bot.provider_steps import ProviderSteps
 from bot.providers.base import Provider, TaskState
-from bot.providers.throttle import SubmitThrottle
+from bot.store import Store
 from bot.tasks import TaskSupervisor
-from storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ class Poller:
         ports: Mapping[str, ChatPort],
         supervisor: TaskSupervisor,
         *,
-        throttle: SubmitThrottle | None = None,
+        submits_per_minute: int | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
@@ -50,12 +52,15 @@ class Poller:
         self.provider = provider
         self.ports = ports
         self.supervisor = supervisor
-        self.throttle = throttle
+        self.submits_per_minute = submits_per_minute  # None: the provider has no rate limit (local)
         self.clock = clock
+        # Who holds a lease: unique per process, and readable in the database when debugging.
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease_seconds = settings.lease_seconds
         self.metrics = metrics or Metrics()
         self.notices = Notices(settings, store, ports, clock=clock, wake=self.wake)
-        self.steps = ProviderSteps(settings, store, provider, self.notices, throttle=throttle, metrics=self.metrics,
-                                   clock=clock, rng=rng or random.Random(), wake=self.wake)
+        self.steps = ProviderSteps(settings, store, provider, self.notices, rate_limited=submits_per_minute is not None,
+                                   metrics=self.metrics, clock=clock, rng=rng or random.Random(), wake=self.wake)
         self.delivery = Delivery(store, provider, ports, self.notices, media_dir=Path(settings.media_dir),
                                  attempts=settings.delivery_attempts, metrics=self.metrics, clock=clock)
         self._wake = asyncio.Event()
@@ -75,8 +80,9 @@ class Poller:
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Run the loop as a supervised background task."""
+        """Run the loop, and the renewal of this process's leases, as supervised background tasks."""
         self._loop_task = self.supervisor.start(self._run(), name="poller")
+        self._renew_task = self.supervisor.start(self._renew(), name="poller-leases")
 
     async def stop(self, grace: float = 30.0) -> None:
         """Stop taking new steps and give the steps under way (uploads) up to `grace` seconds to finish.
@@ -95,6 +101,13 @@ class Poller:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        renewal = getattr(self, "_renew_task", None)
+        if renewal is not None:
+            renewal.cancel()
+            await asyncio.gather(renewal, return_exceptions=True)
+        # Hand every step back at once, so another process need not wait for the leases to run out.
+        if released := await self.store.release_leases(self.owner):
+            log.info("handed back %d job step(s) to the other processes", released)
 
     def wake(self) -> None:
         """Tell the loop something changed (a job was added or bound)."""
@@ -102,7 +115,28 @@ class Poller:
 
     async def on_push(self, task_id: str, state: TaskState) -> bool:
         """Apply a status the provider pushed; False when no job has this task id."""
-        return await self.steps.on_push(task_id, state, busy=lambda job_id: job_id in self._busy)
+        job = await self.store.job_by_task(task_id)
+        if job is None:
+            return False
+        if job.id in self._busy or not await self._lease(job):
+            return True  # a step of it is under way here or elsewhere, and will see the same
+        try:
+            await self.steps.on_push(job, state)
+        finally:
+            await self.store.release_lease(job.id, self.owner)
+        return True
+
+    async def _lease(self, job: Job) -> bool:
+        now = self.clock()
+        return await self.store.take_lease(job, self.owner, now + self.lease_seconds, now)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await self.store.renew_leases(self.owner, list(self._busy), self.clock() + self.lease_seconds)
+            except Exception:
+                log.exception("could not renew this process's leases")
 
     async def _run(self) -> None:
         while True:
@@ -140,28 +174,46 @@ class Poller:
                if j.id not in self._busy]
         started = 0
         for job in due:
-            if job.status in (S.QUEUED, S.SUBMITTING, *AT_PROVIDER) and now - job.created_at > timeout:
-                started += self._spawn(job, self.notices.expire(job))
-            elif job.status in AT_PROVIDER and job.provider != self.provider.name:
-                started += self._spawn(job, self.notices.fail(job, messages.PROVIDER_CHANGED))
-            elif job.status is S.SUBMITTING:
-                started += self._spawn(job, self.steps.recover_submission(job))
-            elif job.status in AT_PROVIDER:
-                started += self._spawn(job, self.steps.poll(job))
-            elif job.status in (S.SUCCEEDED, S.DELIVERING):
-                started += self._spawn(job, self.delivery.run(job))
+            step = self._step_for(job, now, timeout)
+            if step is not None:
+                started += await self._spawn(job, step)
         # One step per job per tick: a job just handled above (say, put back in line) waits for the next.
         return started + await self._submit_some(now, skip={j.id for j in due})
 
-    def _spawn(self, job: Job, coro: Coroutine[Any, Any, None]) -> int:
+    def _step_for(self, job: Job, now: float, timeout: float) -> Callable[[], Coroutine[Any, Any, None]] | None:
+        """The step a due job needs; found with no lease held, so a SUBMITTING or DELIVERING one was cut off."""
+        if job.status in (S.QUEUED, S.SUBMITTING, *AT_PROVIDER) and now - job.created_at > timeout:
+            return lambda: self.notices.expire(job)
+        if job.platform not in self.ports:
+            return None  # only expiry is done for a platform this process cannot talk to
+        if job.status in AT_PROVIDER and job.provider != self.provider.name:
+            return lambda: self.notices.fail(job, messages.PROVIDER_CHANGED)
+        if job.status is S.SUBMITTING:
+            return lambda: self.steps.recover_submission(job)
+        if job.status in AT_PROVIDER:
+            return lambda: self.steps.poll(job)
+        if job.status in (S.SUCCEEDED, S.DELIVERING):
+            return lambda: self.delivery.run(job)
+        return None
+
+    async def _spawn(self, job: Job, step: Callable[[], Coroutine[Any, Any, None]], *, leased: bool = False) -> int:
+        """Run one step of a job in the background, under this process's lease on it (taken here if need be)."""
+        if not leased and not await self._lease(job):
+            return 0  # another process took it first
+
         async def guarded() -> None:
             try:
                 async with self._sem:
-                    await coro
+                    await step()
             except IllegalTransition as exc:
                 log.info("job %s moved on elsewhere: %s", job.id, exc)
+            except Exception:
+                log.exception("job %s: step failed; it is tried again when due", job.id)
             finally:
                 self._busy.pop(job.id, None)
+            # Not reached when cancelled (a stop): stop() hands back every lease at once.
+            await self.store.release_lease(job.id, self.owner)
+            self.wake()  # the job's next step may be due already (a quick retry)
 
         self._busy[job.id] = self.supervisor.start(guarded(), name=f"job-{job.id}")
         return 1
@@ -176,17 +228,25 @@ class Poller:
         taken = skip | self._busy.keys()
         order = [e for e in line if e.platform in self.ports and e.next_poll_at <= now and e.id not in taken]
         started = 0
+        sent: set[str] = set()
         for entry in order:
             if slots <= 0:
                 break
             job = await self.store.get_job(entry.id)
             if job is None or job.status is not S.QUEUED:
                 continue
-            if self.throttle is not None and not self.throttle.try_acquire():
-                break
+            now = self.clock()
+            claimed, why = await self.store.claim_submission(
+                job.replace(provider=self.provider.name), owner=self.owner, until=now + self.lease_seconds, now=now,
+                max_in_flight=self.settings.provider_max_in_flight, per_minute=self.submits_per_minute)
+            if claimed is None:
+                if why == "taken":
+                    continue
+                break  # the provider's shared budget is spent for now
             slots -= 1
-            started += self._spawn(job, self.steps.submit(job))
+            sent.add(claimed.id)
+            started += await self._spawn(claimed, lambda job=claimed: self.steps.submit(job), leased=True)
         if started and started < len(order):
             # The ones just sent are out of the line.
-            await self.notices.refresh_positions([e for e in line if e.id not in self._busy])
+            await self.notices.refresh_positions([e for e in line if e.id not in sent])
         return started

@@ -14,8 +14,7 @@ from bot.metrics import Metrics
 from bot.notices import Notices, failure_reason
 from bot.providers.base import Fault, Provider, ProviderError, TaskLost, TaskState, TaskStatus
 from bot.providers.http import RATE_LIMIT_CODES
-from bot.providers.throttle import SubmitThrottle
-from storage import Store
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +26,8 @@ _PROVIDER_STATES = {
 }
 MAX_SUBMIT_TRIES = 2  # a submission cut off mid-flight is resent once, never more
 MAX_RETRIES = 12  # transient provider errors in a row before a job is given up
+RATE_PAUSE_SECONDS = 20.0  # no submissions this long after a rate-limit answer without Retry-After...
+RATE_SLOW_SECONDS = 300.0  # ...and half the rate for this long
 
 
 class ProviderSteps:
@@ -39,7 +40,7 @@ class ProviderSteps:
         provider: Provider,
         notices: Notices,
         *,
-        throttle: SubmitThrottle | None,
+        rate_limited: bool,
         metrics: Metrics,
         clock: Callable[[], float],
         rng: random.Random,
@@ -49,7 +50,7 @@ class ProviderSteps:
         self.store = store
         self.provider = provider
         self.notices = notices
-        self.throttle = throttle
+        self.rate_limited = rate_limited  # the provider's submissions count against a shared budget
         self.metrics = metrics
         self.clock = clock
         self.rng = rng
@@ -57,10 +58,7 @@ class ProviderSteps:
         self.pushes = False  # set when the provider pushes status changes (MiniMax callbacks)
 
     async def submit(self, job: Job) -> None:
-        """Send a waiting job to the provider and record its task id the moment it comes back."""
-        job = await self.store.transition(
-            job, S.SUBMITTING, submit_attempts=job.submit_attempts + 1, provider=self.provider.name
-        )
+        """Send a job claimed for submission to the provider; record its task id the moment it comes back."""
         try:
             with self.metrics.provider_call("submit"):
                 task_id = await self.provider.submit(job.request)
@@ -136,13 +134,10 @@ class ProviderSteps:
                 job = await self.store.update(job, **changes)
                 await self.notices.show(job, only_if_pending=True)
 
-    async def on_push(self, task_id: str, state: TaskState, busy: Callable[[str], bool]) -> bool:
-        """Apply a status the provider pushed; False when no job has this task id."""
-        job = await self.store.job_by_task(task_id)
-        if job is None:
-            return False
-        if job.status.terminal or not job.status.at_provider or busy(job.id):
-            return True  # nothing to do, or a poll of it is under way and will see the same
+    async def on_push(self, job: Job, state: TaskState) -> None:
+        """Apply a status the provider pushed about a job this process holds."""
+        if job.status.terminal or not job.status.at_provider:
+            return
         try:
             if state.status is TaskStatus.SUCCESS:
                 # The push carries no download address: poll at once to fetch it.
@@ -152,7 +147,6 @@ class ProviderSteps:
                 await self.apply(job, state)
         except IllegalTransition:
             pass
-        return True
 
     async def trouble(self, job: Job, exc: ProviderError, *, back_to: JobStatus | None, sent: bool = False) -> None:
         """A provider error: retry later (back in line when `back_to` is QUEUED), or fail the job."""
@@ -162,8 +156,10 @@ class ProviderSteps:
         if exc.fault is not Fault.RETRY or job.attempts + 1 >= MAX_RETRIES:
             await self.notices.fail(job, failure_reason(exc))
             return
-        if exc.code in RATE_LIMIT_CODES and self.throttle is not None:
-            self.throttle.penalize(exc.retry_after)
+        if exc.code in RATE_LIMIT_CODES and self.rate_limited:
+            # Every process slows down: the budget is the provider account's, kept in the database.
+            await self.store.slow_down(self.provider.name, self.clock(), pause=exc.retry_after or RATE_PAUSE_SECONDS,
+                                       slow_for=RATE_SLOW_SECONDS)
         delay = exc.retry_after or self.backoff(job.attempts)
         changes: dict[str, Any] = {"attempts": job.attempts + 1, "next_poll_at": self.clock() + delay, "error": None}
         log.warning("job %s: provider trouble (%s), retrying in %.0f s", job.id, exc.code or exc, delay)

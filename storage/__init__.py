@@ -1,7 +1,5 @@
-"""Persistence behind one interface: SQLite via aiosqlite."""
+"""Persistence behind the bot.store.Store protocol: SQLite via aiosqlite."""
 
-from storage.queue import QueueEntry
-from storage.quota import QuotaUsage, Reservation
-from storage.sqlite import Store
+from storage.sqlite import SQLiteStore
 
-__all__ = ["QueueEntry", "QuotaUsage", "Reservation", "Store"]
+__all__ = ["SQLiteStore"]

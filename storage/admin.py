@@ -4,27 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 
-
-@dataclass(frozen=True)
-class UsageRow:
-    """Credits and dollars for one day, user and workspace."""
-
-    day: str
-    platform: str
-    workspace_id: str
-    user_id: str
-    jobs: int
-    delivered: int
-    failed: int
-    credits_captured: int
-    credits_held: int
-    credits_released: int
-    usd: float
+from bot.store import UsageRow
 
 
 class AdminQueries:

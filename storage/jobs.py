@@ -129,19 +129,20 @@ class JobQueries:
         return [to_job(r) for r in rows]
 
     async def due_jobs(self, now: float, platforms: Iterable[str], expire_before: float, limit: int = 500) -> list[Job]:
-        """Unfinished jobs of these platforms whose next step is due, most overdue first.
+        """Unfinished jobs of these platforms whose next step is due and not held by a live lease, most overdue first.
 
         Jobs waiting for a provider slot are left out (the poller takes them from the fair line, as
-        many as there are slots), except those that arrived before `expire_before` and must expire.
+        many as there are slots), except those that arrived before `expire_before` and must expire;
+        those are returned whatever their platform, so a job nobody can deliver still ends.
         """
         names = list(platforms)
-        if not names:
-            return []
+        mine = f"platform IN ({','.join('?' * len(names))})" if names else "0"
         rows = await self._read(
-            f"SELECT * FROM jobs WHERE status NOT IN {TERMINAL_SQL} AND next_poll_at <= ? "
+            f"SELECT * FROM jobs WHERE status NOT IN {TERMINAL_SQL} AND next_poll_at <= ? AND lease_until < ? "
             "AND (status != 'queued' OR created_at < ?) "
-            f"AND platform IN ({','.join('?' * len(names))}) ORDER BY next_poll_at, created_at LIMIT ?",
-            [now, expire_before, *names, limit],
+            f"AND ({mine} OR created_at < ?) "
+            "ORDER BY next_poll_at, created_at LIMIT ?",
+            [now, now, expire_before, *names, expire_before, limit],
         )
         return [to_job(r) for r in rows]
 
@@ -151,12 +152,13 @@ class JobQueries:
         return int(rows[0][0])
 
     async def next_due_at(self, platforms: Iterable[str]) -> tuple[float | None, bool]:
-        """When the earliest unfinished, non-waiting job of these platforms is due; and whether any wait."""
+        """When the earliest step of these platforms' jobs comes free and due; and whether any job waits in line."""
         names = list(platforms)
         if not names:
             return None, False
+        # A step another process holds is due no sooner than its lease ends.
         rows = await self._read(
-            "SELECT MIN(CASE WHEN status != 'queued' THEN next_poll_at END), "
+            "SELECT MIN(CASE WHEN status != 'queued' THEN MAX(next_poll_at, lease_until) END), "
             f"MAX(status = 'queued') FROM jobs WHERE status NOT IN {TERMINAL_SQL} "
             f"AND platform IN ({','.join('?' * len(names))})",
             names,

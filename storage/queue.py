@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 
 from bot.jobs import Job
+from bot.store import QueueEntry
 
 # The fair order: round-robin across users. A job's turn is its place among its user's waiting
 # jobs (by arrival: created_at, then id); turn 1 of every user comes before any turn 2, and so on.
@@ -28,18 +28,6 @@ FROM (
 
 # A job not (or no longer) waiting is told the back of the line.
 _POSITION_SQL = f"SELECT COALESCE(MAX(CASE WHEN id = ? THEN place END), COUNT(*) + 1) FROM ({FAIR_LINE_SQL}) AS line"
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    """A waiting job as the fair order needs it: who asked, and when."""
-
-    id: str
-    platform: str
-    user_id: str
-    created_at: float
-    status_message_id: str | None
-    next_poll_at: float
 
 
 class QueueQueries:

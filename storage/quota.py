@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
 
 from bot.jobs import Job
+from bot.store import QuotaUsage, Reservation
 from storage.rows import TERMINAL_SQL
 
 _USED_SQL = "COALESCE(SUM(CASE kind WHEN 'reserve' THEN credits WHEN 'release' THEN -credits ELSE 0 END), 0)"
@@ -20,38 +20,6 @@ _QUOTA_SQL = f"""SELECT
   (SELECT COALESCE(SUM(credits), 0) FROM quota_ledger r WHERE kind = 'reserve' AND platform = :p
      AND user_id = :u AND day = :d AND NOT EXISTS (SELECT 1 FROM quota_ledger s
      WHERE s.job_id = r.job_id AND s.kind IN ('capture', 'release'))) AS held"""
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """The outcome of trying to reserve credits for a new job."""
-
-    ok: bool
-    refused_by: str | None = None  # "user", "workspace", "in_flight" or "budget"
-    limit: int = 0
-    used: int = 0
-    spent_usd: float = 0.0
-
-
-@dataclass(frozen=True)
-class QuotaUsage:
-    """A user's and their workspace's credits for one day."""
-
-    user_used: int
-    user_held: int
-    user_limit: int
-    workspace_used: int
-    workspace_limit: int
-
-    @property
-    def user_left(self) -> int:
-        """Credits the user can still spend today."""
-        return max(0, min(self.user_limit - self.user_used, self.workspace_limit - self.workspace_used))
-
-    @property
-    def workspace_left(self) -> int:
-        """Credits left in the workspace pool today."""
-        return max(0, self.workspace_limit - self.workspace_used)
 
 
 async def check_limits(

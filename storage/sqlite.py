@@ -7,6 +7,7 @@ schema and backup (storage.schema) and admin controls (storage.admin).
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -14,19 +15,21 @@ from typing import Any
 
 import aiosqlite
 
+from bot.store import StoreUnavailable
 from storage.admin import AdminQueries
 from storage.jobs import JobQueries
-from storage.queue import QueueEntry, QueueQueries
-from storage.quota import QuotaQueries, QuotaUsage, Reservation
+from storage.leases import LeaseQueries
+from storage.queue import QueueQueries
+from storage.quota import QuotaQueries
 from storage.reports import ReportQueries
 from storage.schema import SchemaQueries
 
-__all__ = ["BUSY_TIMEOUT_MS", "QueueEntry", "QuotaUsage", "Reservation", "Store"]
+__all__ = ["BUSY_TIMEOUT_MS", "SQLiteStore"]
 
 BUSY_TIMEOUT_MS = 30_000
 
 
-class Store(JobQueries, QuotaQueries, QueueQueries, ReportQueries, SchemaQueries, AdminQueries):
+class SQLiteStore(JobQueries, LeaseQueries, QuotaQueries, QueueQueries, ReportQueries, SchemaQueries, AdminQueries):
     """Persistence for jobs and quotas on one aiosqlite connection."""
 
     def __init__(self, db: aiosqlite.Connection, clock: Any = time.time) -> None:
@@ -35,23 +38,33 @@ class Store(JobQueries, QuotaQueries, QueueQueries, ReportQueries, SchemaQueries
         self._clock = clock
 
     @classmethod
-    async def open(cls, path: str, clock: Any = time.time) -> Store:
-        """Open (creating if needed) the database at `path` and bring its schema up to date."""
+    async def open(cls, path: str, clock: Any = time.time) -> SQLiteStore:
+        """Open (creating if needed) the database at `path` and bring its schema up to date.
+
+        Raises StoreUnavailable, in words naming DATABASE_URL, when the file cannot be used.
+        """
         db = await aiosqlite.connect(path, isolation_level=None)
-        db.row_factory = aiosqlite.Row
-        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await db.execute("PRAGMA journal_mode = WAL")
-        await db.execute("PRAGMA synchronous = NORMAL")
-        await db.execute("PRAGMA foreign_keys = ON")
-        store = cls(db, clock)
-        await store.migrate()
+        try:
+            db.row_factory = aiosqlite.Row
+            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await _with_retries(db, "PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            store = cls(db, clock)
+            await store.migrate()
+        except sqlite3.DatabaseError as exc:
+            await db.close()  # its thread would otherwise keep the process alive
+            raise StoreUnavailable(_explain(path, exc)) from None
+        except BaseException:
+            await db.close()
+            raise
         return store
 
     async def close(self) -> None:
         """Close the connection."""
         await self._db.close()
 
-    async def __aenter__(self) -> Store:
+    async def __aenter__(self) -> SQLiteStore:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -80,3 +93,26 @@ class Store(JobQueries, QuotaQueries, QueueQueries, ReportQueries, SchemaQueries
         # keeps it out of another coroutine's open transaction on this connection.
         async with self._lock:
             await self._db.execute(sql, params)
+
+
+async def _with_retries(db: aiosqlite.Connection, sql: str, seconds: float = BUSY_TIMEOUT_MS / 1000) -> None:
+    # Switching to WAL takes the file's exclusive lock and does not wait on the busy handler: when
+    # many processes open a new file at once, all but one are told "locked" and must try again.
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            await db.execute(sql)
+            return
+        except sqlite3.OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
+def _explain(path: str, exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "not a database" in text or "malformed" in text:
+        return f"DATABASE_URL: {path} is not a SQLite database (or is damaged); point DATABASE_URL at another file"
+    if "unable to open" in text or "readonly" in text:
+        return f"DATABASE_URL: cannot open and write {path}; check the file's and its folder's permissions"
+    return f"DATABASE_URL: {path} cannot be used ({text})"

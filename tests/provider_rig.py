@@ -9,9 +9,8 @@ from bot.core import Core
 from bot.jobs import JobStatus
 from bot.poller import Poller
 from bot.ports import ThreadRef
-from bot.providers.throttle import SubmitThrottle
 from bot.tasks import TaskSupervisor
-from storage import Store
+from storage import SQLiteStore
 from tests.conftest import make_settings
 from tests.helpers import FakeChatPort, FakeClock
 
@@ -25,13 +24,13 @@ class ProviderRig:
         self.clock = FakeClock()
         self.settings = make_settings(tmp_path, poll_first_seconds=5, poll_max_seconds=20, **settings)
         self.port = FakeChatPort()
-        self.throttle = SubmitThrottle(per_minute, clock=self.clock)
+        self.per_minute = per_minute
 
     async def open(self) -> ProviderRig:
-        self.store = await Store.open(self.settings.database_path, clock=self.clock)
+        self.store = await SQLiteStore.open(self.settings.database_path, clock=self.clock)
         self.supervisor = TaskSupervisor()
         self.poller = Poller(self.settings, self.store, self.provider, {"fake": self.port}, self.supervisor,
-                             clock=self.clock, throttle=self.throttle)
+                             clock=self.clock, submits_per_minute=self.per_minute)
         self.core = Core(self.settings, self.store, provider_name=self.provider.name, ports={"fake": self.port},
                          clock=self.clock)
         return self

@@ -24,6 +24,7 @@ def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
         LOCAL_DELAY_SECONDS="0.5",
         POLL_FIRST_SECONDS="0.2",
         POLL_MAX_SECONDS="0.5",
+        LEASE_SECONDS="2",  # a killed process's job steps pass to the next one this soon
         PYTHONPATH=str(ROOT),
     )
     env.update(extra)

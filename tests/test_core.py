@@ -12,7 +12,7 @@ from bot import messages
 from bot.commands import CommandRequest
 from bot.core import Core
 from bot.ports import AttachmentRef, CannotPost, MessageRef, StatusPlace
-from storage import Store
+from storage import SQLiteStore
 from tests.conftest import make_settings
 from tests.helpers import FakeChatPort, FakeClock
 
@@ -21,7 +21,7 @@ from tests.helpers import FakeChatPort, FakeClock
 async def rig(tmp_path: Path):
     clock = FakeClock()
     settings = make_settings(tmp_path, quota_user_daily_credits=3, quota_workspace_daily_credits=4)
-    store = await Store.open(settings.database_path, clock=clock)
+    store = await SQLiteStore.open(settings.database_path, clock=clock)
     port = FakeChatPort()
     woken: list[int] = []
     core = Core(settings, store, provider_name="scripted", ports={"fake": port}, wake=lambda: woken.append(1),
@@ -117,7 +117,7 @@ async def test_regenerate_only_by_requester_or_admin_and_charged_again(rig) -> N
 class RecordingOpener:
     """A StatusOpener that records what the core asked of it, and can refuse to post."""
 
-    def __init__(self, store: Store, refuse: str | None = None) -> None:
+    def __init__(self, store: SQLiteStore, refuse: str | None = None) -> None:
         self.store = store
         self.refuse = refuse
         self.calls: list[str] = []

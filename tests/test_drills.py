@@ -16,7 +16,7 @@ from bot import messages
 from bot.commands import CommandRequest
 from bot.core import Core
 from bot.ports import AttachmentRef
-from storage import Store
+from storage import SQLiteStore
 from tests.conftest import make_settings
 from tests.helpers import FakeChatPort
 
@@ -32,7 +32,7 @@ db.execute("COMMIT")
 
 async def test_database_busy_for_seconds_requests_wait_and_succeed(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    store = await Store.open(settings.database_path)
+    store = await SQLiteStore.open(settings.database_path)
     core = Core(settings, store, provider_name="scripted", ports={"fake": FakeChatPort()})
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, settings.database_path, "2.5"],  # noqa: ASYNC220
                               stdout=subprocess.PIPE, text=True)
@@ -60,7 +60,7 @@ def encoded(size: tuple[int, int], fmt: str) -> bytes:
 
 async def test_hostile_input_answered_free_and_the_bot_keeps_serving(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    store = await Store.open(settings.database_path)
+    store = await SQLiteStore.open(settings.database_path)
     port = FakeChatPort()
     core = Core(settings, store, provider_name="scripted", ports={"fake": port})
     bomb = io.BytesIO()

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from bot.contract import VideoRequest
 from bot.jobs import Job, JobStatus
-from storage import QueueEntry, Store
+from bot.store import QueueEntry
+from storage import SQLiteStore
 
 DAY = "2027-01-15"
 
@@ -15,16 +16,16 @@ def job(n: float, user: str, *, id: str | None = None, platform: str = "p") -> J
                request=VideoRequest.build("x"), cost=1, provider="x", created_at=float(n), updated_at=float(n))
 
 
-async def line_of(tmp_path: Path, jobs: list[Job]) -> tuple[Store, list[QueueEntry]]:
+async def line_of(tmp_path: Path, jobs: list[Job]) -> tuple[SQLiteStore, list[QueueEntry]]:
     """A store holding `jobs` (created in the order given), and its line; every place checked against it."""
-    store = await Store.open(str(tmp_path / "fair.db"))
+    store = await SQLiteStore.open(str(tmp_path / "fair.db"))
     for j in jobs:
         assert (await store.create_job(j, day=DAY, user_limit=1000, workspace_limit=1000)).ok
     line = await check_places(store)
     return store, line
 
 
-async def check_places(store: Store) -> list[QueueEntry]:
+async def check_places(store: SQLiteStore) -> list[QueueEntry]:
     """`queue_position` of every waiting job is its index + 1 in `queued_line`."""
     line = await store.queued_line()
     for place, entry in enumerate(line, start=1):

@@ -127,10 +127,10 @@ async def test_rate_limit_storm_slows_the_limiter_and_delivers_every_job(rig: Pr
     fake.fail_next("create", *[("code", 1002)] * 6)
     jobs = [await rig.ask(f"scene {n}", user=f"u{n}") for n in range(8)]
     await rig.step(0)
-    assert rig.throttle.rate == 2  # halved after the rate-limit answers
+    assert await rig.store.submit_rate("minimax", 5, rig.clock()) == 2  # halved after the rate-limit answers
     assert await rig.until_done(*jobs, steps=200, seconds=15) == [D] * 8
     assert len(fake.submissions) == 8
-    sent = sorted(t for t in rig.throttle._sent)
+    sent = await rig.store.submit_times("minimax")
     assert all(sent[i + 5] - sent[i] >= 60 for i in range(len(sent) - 5))  # never 6 in a minute
 
 

@@ -11,7 +11,7 @@ import pytest
 from bot.__main__ import main
 from bot.days import utc_day
 from bot.jobs import JobStatus
-from storage import Store
+from storage import SQLiteStore
 from tests.test_store import make_job
 
 
@@ -26,7 +26,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 async def seed(path: Path, day: str) -> None:
-    store = await Store.open(str(path / "bot.db"))
+    store = await SQLiteStore.open(str(path / "bot.db"))
     for n, (user, status) in enumerate([("u1", JobStatus.DELIVERED), ("u1", JobStatus.FAILED), ("u2", None)]):
         job = make_job(n, user=user, cost=n + 1)
         job = job.replace(price_usd=0.28, video_path=str(path / f"v{n}.mp4"))

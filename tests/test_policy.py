@@ -10,7 +10,7 @@ from bot import messages
 from bot.commands import CommandRequest
 from bot.core import Core
 from bot.jobs import JobStatus
-from storage import Store
+from storage import SQLiteStore
 from tests.conftest import make_settings
 from tests.helpers import FakeChatPort, FakeClock
 
@@ -18,7 +18,7 @@ from tests.helpers import FakeChatPort, FakeClock
 async def make_core(tmp_path: Path, **overrides):
     clock = FakeClock()
     settings = make_settings(tmp_path, **overrides)
-    store = await Store.open(settings.database_path, clock=clock)
+    store = await SQLiteStore.open(settings.database_path, clock=clock)
     return Core(settings, store, provider_name="scripted", ports={"fake": FakeChatPort()}, clock=clock), store
 
 
@@ -29,7 +29,7 @@ def ask(user: str = "u1", channel: str = "c", **kw) -> CommandRequest:
 
 @pytest.fixture
 async def closing():
-    stores: list[Store] = []
+    stores: list[SQLiteStore] = []
     yield stores
     for s in stores:
         await s.close()

@@ -14,7 +14,7 @@ from bot.poller import Poller
 from bot.ports import DeliveryFailed, MessageRef
 from bot.providers.base import Fault, ProviderError, TaskStatus
 from bot.tasks import TaskSupervisor
-from storage import Store
+from storage import SQLiteStore
 from tests.conftest import make_settings
 from tests.helpers import FakeChatPort, FakeClock, ScriptedProvider
 
@@ -41,7 +41,7 @@ class Rig:
         self.n = 0
 
     async def open(self) -> Rig:
-        self.store = await Store.open(self.settings.database_path, clock=self.clock)
+        self.store = await SQLiteStore.open(self.settings.database_path, clock=self.clock)
         self.supervisor = TaskSupervisor()
         self.poller = Poller(self.settings, self.store, self.provider, {"fake": self.port}, self.supervisor,
                              clock=self.clock)

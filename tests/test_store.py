@@ -8,7 +8,7 @@ import pytest
 
 from bot.contract import VideoRequest
 from bot.jobs import IllegalTransition, Job, JobStatus
-from storage import Store
+from storage import SQLiteStore
 
 DAY = "2027-01-15"
 
@@ -22,10 +22,10 @@ def make_job(n: int, *, user: str = "u1", workspace: str = "w1", cost: int = 1) 
 async def test_migrations_from_empty_and_rerun(tmp_path: Path) -> None:
     path = str(tmp_path / "m.db")
     latest = len(list((Path(__file__).parent.parent / "storage" / "migrations").glob("*.sql")))
-    store = await Store.open(path)
+    store = await SQLiteStore.open(path)
     assert await store.schema_version() == latest >= 2
     await store.close()
-    store = await Store.open(path)  # applying again is a no-op
+    store = await SQLiteStore.open(path)  # applying again is a no-op
     assert await store.migrate() == latest
     await store.close()
     with sqlite3.connect(path) as db:
@@ -35,7 +35,7 @@ async def test_migrations_from_empty_and_rerun(tmp_path: Path) -> None:
 
 
 async def test_transition_guarded_against_table_and_stale_state(tmp_path: Path) -> None:
-    store = await Store.open(str(tmp_path / "t.db"))
+    store = await SQLiteStore.open(str(tmp_path / "t.db"))
     job = make_job(1)
     assert (await store.create_job(job, day=DAY, user_limit=5, workspace_limit=5)).ok
     with pytest.raises(IllegalTransition):
@@ -50,7 +50,7 @@ async def test_transition_guarded_against_table_and_stale_state(tmp_path: Path) 
 
 
 async def test_fifty_concurrent_requests_against_five_accept_five(tmp_path: Path) -> None:
-    store = await Store.open(str(tmp_path / "q.db"))
+    store = await SQLiteStore.open(str(tmp_path / "q.db"))
     results = await asyncio.gather(
         *(store.create_job(make_job(n), day=DAY, user_limit=5, workspace_limit=100) for n in range(50))
     )
@@ -62,7 +62,7 @@ async def test_fifty_concurrent_requests_against_five_accept_five(tmp_path: Path
 
 async def test_race_across_two_connections_and_the_workspace_limit(tmp_path: Path) -> None:
     path = str(tmp_path / "q2.db")
-    a, b = await Store.open(path), await Store.open(path)
+    a, b = await SQLiteStore.open(path), await SQLiteStore.open(path)
     jobs = [make_job(n, user=f"user{n % 10}") for n in range(50)]
     results = await asyncio.gather(
         *((a if n % 2 else b).create_job(j, day=DAY, user_limit=3, workspace_limit=5) for n, j in enumerate(jobs))
@@ -75,7 +75,7 @@ async def test_race_across_two_connections_and_the_workspace_limit(tmp_path: Pat
 
 
 async def test_release_once_and_capture_once(tmp_path: Path) -> None:
-    store = await Store.open(str(tmp_path / "l.db"))
+    store = await SQLiteStore.open(str(tmp_path / "l.db"))
     failed, done = make_job(1, cost=2), make_job(2, cost=1)
     for job in (failed, done):
         await store.create_job(job, day=DAY, user_limit=10, workspace_limit=10)
@@ -95,7 +95,7 @@ async def test_release_once_and_capture_once(tmp_path: Path) -> None:
 
 
 async def test_limit_override_and_new_day(tmp_path: Path) -> None:
-    store = await Store.open(str(tmp_path / "o.db"))
+    store = await SQLiteStore.open(str(tmp_path / "o.db"))
     await store.set_limit("fake", "w1", "u1", 1, set_by="admin")
     assert (await store.create_job(make_job(1), day=DAY, user_limit=10, workspace_limit=10)).ok
     refused = await store.create_job(make_job(2), day=DAY, user_limit=10, workspace_limit=10)

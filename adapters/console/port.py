@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TextIO
 
@@ -15,16 +14,13 @@ CHUNK = 64 * 1024
 
 
 class ConsolePort:
-    """Writes progress to `out`; a delivered video is copied to `out_dir` (or left in MEDIA_DIR)."""
+    """Writes progress and results to `out`; delivered videos stay in MEDIA_DIR."""
 
     platform = PLATFORM
 
-    def __init__(
-        self, out: TextIO, *, copy_to: Callable[[str], Path | None] | None = None, show_status: bool = True
-    ) -> None:
+    def __init__(self, out: TextIO, *, show_status: bool = True) -> None:
         self.out = out
         self.show_status = show_status
-        self.copy_to = copy_to
         self.delivered: dict[str, Path] = {}
         self.notices: list[str] = []
 
@@ -37,13 +33,8 @@ class ConsolePort:
             self._say(render_status(view))
 
     async def post_video(self, to: ThreadRef, video: VideoPost) -> MessageRef:
-        """Put the video where the user asked (or leave it in MEDIA_DIR) and say where it is."""
+        """Say where the video is (MEDIA_DIR); `generate` copies its own job's file to --out itself."""
         dest = Path(video.path)
-        target = self.copy_to(video.job_id) if self.copy_to else None
-        if target is not None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(shutil.copyfile, video.path, target)
-            dest = target
         self.delivered[video.job_id] = dest
         self._say(f"[{video.job_id}] {video.caption[0].upper()}{video.caption[1:]} -> {dest}")
         return MessageRef(to.channel_id, str(dest))

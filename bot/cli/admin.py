@@ -11,8 +11,8 @@ from dataclasses import astuple, fields
 
 from bot.config import Settings
 from bot.days import utc_day
-from storage import Store
-from storage.admin import UsageRow
+from bot.store import UsageRow
+from storage import SQLiteStore
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -90,9 +90,9 @@ async def usage(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _open(settings: Settings) -> Store | None:
+async def _open(settings: Settings) -> SQLiteStore | None:
     try:
-        return await Store.open(settings.database_path)
+        return await SQLiteStore.open(settings.database_path)
     except sqlite3.OperationalError as exc:
         print(_no_write(settings, exc), file=sys.stderr)
         return None

@@ -15,6 +15,7 @@ from bot.doctor import Finding, PlatformCheck, diagnose, provider_problem
 from bot.providers.base import ProviderError
 from bot.providers.factory import make_provider
 from bot.tasks import TaskSupervisor
+from storage.check import check as database_check
 
 __all__ = ["check_provider", "diagnose_configured", "discord_invite", "doctor", "platform_checks"]
 
@@ -35,7 +36,7 @@ def platform_checks(settings: Settings) -> list[PlatformCheck]:
 
 async def diagnose_configured(settings: Settings) -> list[Finding]:
     """Every check that applies to these settings: the neutral ones, then the configured platforms'."""
-    return await diagnose(settings, platform_checks(settings))
+    return await diagnose(settings, database_check, platform_checks(settings))
 
 
 async def doctor(settings: Settings, args: argparse.Namespace) -> int:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
+import shutil
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -20,7 +23,7 @@ from bot import messages
 from bot.cli.runtime import Runtime, open_runtime
 from bot.commands import CommandRequest
 from bot.config import Settings
-from bot.jobs import Job, JobStatus
+from bot.jobs import IllegalTransition, Job, JobStatus
 from bot.ports import AttachmentRef
 from bot.views import status_view
 
@@ -57,9 +60,9 @@ async def wait_until_done(
 
 
 async def generate(settings: Settings, args: argparse.Namespace) -> int:
-    """Make one video through the core; exit 0 done, 2 invalid input, 1 provider failure."""
+    """Make one video through the core; exit 0 done, 2 invalid input, 1 provider failure, 130 interrupted."""
     out = Path(args.out) if args.out else None
-    port = ConsolePort(sys.stderr, copy_to=(lambda _job: out), show_status=False)
+    port = ConsolePort(sys.stderr, show_status=False)
     req = CommandRequest(
         platform=PLATFORM, workspace_id=WORKSPACE, channel_id="generate", user_id=local_user(),
         user_name=local_user(), command="video", prompt=args.prompt, duration=args.duration,
@@ -73,13 +76,52 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             print(reply.text, file=sys.stderr)
             return 2
         progress = _Progress(sys.stderr, rt.poller.clock)
-        (job,) = await wait_until_done(rt, [reply.job_id], on_tick=progress.update)
+        with _cancelled_on_sigterm():
+            try:
+                (job,) = await wait_until_done(rt, [reply.job_id], on_tick=progress.update)
+            except asyncio.CancelledError:
+                # Ctrl-C or SIGTERM: the job is called off, so it never holds its user's credits or slots.
+                await _call_off(rt, reply.job_id)
+                raise
         progress.finish()
-        if job.status is JobStatus.DELIVERED:
-            print(Path(port.delivered.get(job.id) or job.video_path or "").resolve())
-            return 0
-        print(job.error or messages.PROVIDER_FAILED, file=sys.stderr)
-        return 1
+        if job.status is not JobStatus.DELIVERED:
+            print(job.error or messages.PROVIDER_FAILED, file=sys.stderr)
+            return 1
+        # Another process may have delivered this job: the file is the job's own, wherever it was posted.
+        video = Path(job.video_path or "")
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(shutil.copyfile, video, out)
+            video = out
+        print(video.resolve())
+        return 0
+
+
+async def _call_off(rt: Runtime, job_id: str) -> None:
+    """Withdraw a job that never left the line; fail (and refund) one that did."""
+    job = await rt.store.get_job(job_id)
+    if job is None or job.status.terminal or await rt.store.withdraw(job):
+        return
+    try:
+        await rt.store.transition(job, JobStatus.FAILED, detail="generate was interrupted",
+                                  error=messages.GENERATE_INTERRUPTED)
+    except IllegalTransition:
+        pass  # it ended meanwhile
+
+
+@contextlib.contextmanager
+def _cancelled_on_sigterm() -> Iterator[None]:
+    """SIGTERM cancels the waiting, as Ctrl-C does, so the clean-up runs."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    if task is None:
+        yield
+        return
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 class _Progress:

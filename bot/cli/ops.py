@@ -9,7 +9,7 @@ from pathlib import Path
 from time import time as now
 
 from bot.config import Settings
-from storage import Store
+from storage import SQLiteStore
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ async def db(settings: Settings, args: argparse.Namespace) -> int:
     if target.exists():
         print(f"{target} already exists; choose a new file name.", file=sys.stderr)
         return 2
-    store = await Store.open(settings.database_path)
+    store = await SQLiteStore.open(settings.database_path)
     try:
         await store.backup(str(target))
     finally:
@@ -43,7 +43,7 @@ async def prune(settings: Settings, args: argparse.Namespace) -> int:
     if args.older_than < 0:
         print("--older-than must be zero or more days.", file=sys.stderr)
         return 2
-    store = await Store.open(settings.database_path)
+    store = await SQLiteStore.open(settings.database_path)
     try:
         jobs = await store.finished_before(now() - args.older_than * 86400)
         freed = files = 0

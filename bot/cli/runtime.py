@@ -16,9 +16,10 @@ from bot.metrics import Metrics
 from bot.poller import Poller
 from bot.ports import ChatPort
 from bot.providers.base import Provider
-from bot.providers.factory import make_provider, make_throttle
+from bot.providers.factory import make_provider, submits_per_minute
+from bot.store import Store, StoreUnavailable
 from bot.tasks import TaskSupervisor
-from storage import Store
+from storage import SQLiteStore
 
 
 @dataclass
@@ -54,16 +55,20 @@ async def open_runtime(
     ports = {} if ports is None else ports
     media = Path(settings.media_dir)
     await asyncio.to_thread(media.mkdir, parents=True, exist_ok=True)
-    db_path = settings.database_path
-    if db_path != ":memory:":
-        await asyncio.to_thread(Path(db_path).resolve().parent.mkdir, parents=True, exist_ok=True)
+    try:
+        db_path = settings.database_path
+        if db_path != ":memory:":
+            await asyncio.to_thread(Path(db_path).resolve().parent.mkdir, parents=True, exist_ok=True)
+    except (ValueError, OSError) as exc:
+        text = str(exc)
+        raise StoreUnavailable(text if "DATABASE_URL" in text else f"DATABASE_URL: {text}") from None
     supervisor = TaskSupervisor()
-    store = await Store.open(db_path, clock=clock)
+    store = await SQLiteStore.open(db_path, clock=clock)
     try:
         provider = provider or make_provider(settings, supervisor=supervisor, state_dir=media / ".local-provider")
         metrics = Metrics()
         poller = Poller(settings, store, provider, ports, supervisor, clock=clock,
-                        throttle=make_throttle(settings), metrics=metrics)
+                        submits_per_minute=submits_per_minute(settings), metrics=metrics)
         core = Core(settings, store, provider_name=provider.name, ports=ports, wake=poller.wake, clock=clock)
         try:
             if start_poller:

@@ -1,4 +1,4 @@
-"""Build the configured provider (and its submission throttle) from settings."""
+"""Build the configured provider (and say how fast it may be sent work) from settings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.providers.base import Provider
-from bot.providers.throttle import SubmitThrottle
 from bot.tasks import TaskSupervisor
 
 
@@ -39,11 +38,11 @@ def make_provider(settings: Settings, *, supervisor: TaskSupervisor, state_dir: 
     raise ValueError(f"HAILUO_PROVIDER must be local, minimax or cloudflare, not {name}")
 
 
-def make_throttle(settings: Settings) -> SubmitThrottle | None:
-    """The shared submission limiter for remote providers (the local one needs none)."""
+def submits_per_minute(settings: Settings) -> int | None:
+    """The provider account's submission rate, shared by every process; None for the local provider."""
     if settings.hailuo_provider == "local":
         return None
-    return SubmitThrottle(settings.provider_submits_per_minute)
+    return settings.provider_submits_per_minute
 
 
 def callback_secret(settings: Settings) -> str:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +85,8 @@ class FakeMiniMax:
     expired_tokens: set[str] = field(default_factory=set)
     downloads: int = 0
     steps_for: Any = None  # optional callable giving each new task its own list of statuses
+    create_delay: float = 0.0  # seconds each accepted submission takes before its task id is answered
+    submitted_at: list[float] = field(default_factory=list)  # time.monotonic() of each accepted submission
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(106916112212032)
@@ -156,9 +159,13 @@ class FakeMiniMax:
         if (problem := invalid_body(body)) is not None:
             return _json({"task_id": "", **error(2013, f"invalid params, {problem}")})
         self.submissions.append(body)
+        self.submitted_at.append(time.monotonic())
         task_id = str(next(self._ids))
         steps = self.steps_for() if self.steps_for else list(self.steps)
         self.tasks[task_id] = Task(body, steps, next(self._ids))
+        if self.create_delay:  # the task exists; only the answer is slow
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.create_delay)
         return _json(ok(task_id=task_id))
 
     async def _query(self, request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,155 @@
+"""What the core asks of storage: the Store protocol and the plain values it answers with.
+
+The core and the poller depend on this alone; `storage/` implements it (SQLite today), and the
+wiring in `bot/cli/` opens the implementation DATABASE_URL names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.jobs import Job, JobStatus
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be opened or brought up to date; the message names DATABASE_URL and the fix."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The outcome of trying to reserve credits for a new job."""
+
+    ok: bool
+    refused_by: str | None = None  # "user", "workspace", "in_flight" or "budget"
+    limit: int = 0
+    used: int = 0
+    spent_usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class QuotaUsage:
+    """A user's and their workspace's credits for one day."""
+
+    user_used: int
+    user_held: int
+    user_limit: int
+    workspace_used: int
+    workspace_limit: int
+
+    @property
+    def user_left(self) -> int:
+        """Credits the user can still spend today."""
+        return max(0, min(self.user_limit - self.user_used, self.workspace_limit - self.workspace_used))
+
+    @property
+    def workspace_left(self) -> int:
+        """Credits left in the workspace pool today."""
+        return max(0, self.workspace_limit - self.workspace_used)
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A waiting job as the fair order needs it: who asked, and when."""
+
+    id: str
+    platform: str
+    user_id: str
+    created_at: float
+    status_message_id: str | None
+    next_poll_at: float
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """Credits and dollars for one day, user and workspace."""
+
+    day: str
+    platform: str
+    workspace_id: str
+    user_id: str
+    jobs: int
+    delivered: int
+    failed: int
+    credits_captured: int
+    credits_held: int
+    credits_released: int
+    usd: float
+
+
+class Store(Protocol):
+    """Jobs, their leases, the quota ledger, the provider's shared budget and admin controls."""
+
+    # -- jobs
+    async def create_job(self, job: Job, *, day: str, user_limit: int, workspace_limit: int,
+                         max_in_flight: int | None = None, budget_usd: float | None = None) -> Reservation:
+        """Check every limit and, if all hold, reserve the job's cost and record it, in one transaction."""
+    async def get_job(self, job_id: str) -> Job | None:
+        """The job with this id, or None."""
+    async def job_by_task(self, task_id: str) -> Job | None:
+        """The job the provider knows by this task id."""
+    async def transition(self, job: Job, new: JobStatus, *, detail: str | None = None, **changes: Any) -> Job:
+        """Move a job to `new`, guarded at the database; raises IllegalTransition when it lost a race."""
+    async def update(self, job: Job, **changes: Any) -> Job:
+        """Change a job's non-status fields."""
+    async def withdraw(self, job: Job) -> bool:
+        """Remove a job that never left the line, with its hold; False when it has moved on."""
+    async def due_jobs(self, now: float, platforms: Iterable[str], expire_before: float,
+                       limit: int = 500) -> list[Job]:
+        """Unfinished jobs whose next step is due and that no live process holds."""
+    async def next_due_at(self, platforms: Iterable[str]) -> tuple[float | None, bool]:
+        """When the earliest step not held by anyone is due, and whether any job waits in line."""
+    async def count_in_flight(self) -> int:
+        """Jobs at the provider (or being sent to it)."""
+    async def history(self, platform: str, user_id: str, limit: int = 10) -> list[Job]:
+        """A user's newest jobs."""
+    async def finished_before(self, cutoff: float) -> list[Job]:
+        """Jobs that ended before `cutoff`."""
+    # -- leases: one process per job step
+    async def take_lease(self, job: Job, owner: str, until: float, now: float) -> bool:
+        """Hold the job's next step for `owner` until `until`, if nobody else holds it and its status is unchanged."""
+    async def renew_leases(self, owner: str, job_ids: Iterable[str], until: float) -> int:
+        """Extend the leases `owner` still holds on these jobs; how many it still holds."""
+    async def release_lease(self, job_id: str, owner: str) -> None:
+        """Give a job's step back at once."""
+    async def release_leases(self, owner: str) -> int:
+        """Give back every lease `owner` holds (a clean stop); how many there were."""
+    # -- the line
+    async def queued_line(self) -> list[QueueEntry]:
+        """Every waiting job, in fair order."""
+    async def queue_position(self, job: Job) -> int:
+        """A waiting job's 1-based place in the fair line."""
+    # -- the provider's budget, shared by every process
+    async def claim_submission(self, job: Job, *, owner: str, until: float, now: float, max_in_flight: int,
+                               per_minute: int | None) -> tuple[Job | None, str]:
+        """Move a waiting job to SUBMITTING under `owner`'s lease if the shared in-flight cap and rate allow.
+
+        Returns the job and "ok", or None and "taken", "full" or "budget".
+        """
+    async def slow_down(self, provider: str, now: float, pause: float, slow_for: float) -> None:
+        """The provider said `rate limit`: no submissions for `pause` s, then half the rate for `slow_for` s."""
+    async def submit_rate(self, provider: str, per_minute: int, now: float) -> int:
+        """Submissions allowed in the current minute (halved while slowed down)."""
+    # -- quota and admin
+    async def usage(self, platform: str, workspace_id: str, user_id: str, *, day: str, user_limit: int,
+                    workspace_limit: int) -> QuotaUsage:
+        """A user's and their workspace's credits for `day`."""
+    async def set_limit(self, platform: str, workspace_id: str, user_id: str, credits: int, *, set_by: str) -> None:
+        """Override a user's (or with no user, the workspace's) daily credits."""
+    async def set_blocked(self, platform: str, workspace_id: str, user_id: str, blocked: bool, *, set_by: str) -> None:
+        """Block or unblock a member."""
+    async def is_blocked(self, platform: str, workspace_id: str, user_id: str) -> bool:
+        """True when the member may not make videos."""
+    async def set_channel_allowed(self, platform: str, workspace_id: str, channel_id: str, allowed: bool, *,
+                                  set_by: str) -> None:
+        """Add a channel to (or remove it from) the allow-list."""
+    async def allowed_channels(self, platform: str, workspace_id: str) -> list[str]:
+        """The allow-list; empty means every channel."""
+    async def admin_log(self, platform: str, workspace_id: str, limit: int = 50) -> list[tuple[float, str, str, str]]:
+        """Recent admin changes: (at, actor, action, detail)."""
+    async def usage_report(self, since_day: str = "", platform: str | None = None,
+                           workspace_id: str | None = None) -> list[UsageRow]:
+        """Credits and dollars per day, user and workspace."""
+    async def snapshot(self) -> dict[str, object]:
+        """Counts for metrics."""
