@@ -11,6 +11,7 @@ from bot.cli import checks as checks_cli
 from bot.cli import local, run
 from bot.cli import ops as ops_cli
 from bot.cli.logs import setup_logging
+from bot.cli.runtime import StartupFailed
 from bot.store import StoreUnavailable
 
 
@@ -34,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--slack-http", action="store_true",
                      help="serve Slack over HTTP (POST /slack/events) even when SLACK_APP_TOKEN is set")
     run.add_argument("--port", type=int, help="the HTTP port for --slack-http (default SLACK_PORT; Heroku: $PORT)")
+    run.add_argument("--workers", type=int, default=1,
+                     help="run N bot processes on this machine, sharing the database and the Slack port")
+    run.add_argument("--worker-of", help=argparse.SUPPRESS)  # set by --workers for each of its processes
     invite = sub.add_parser("discord-invite", help="print the URL that adds the bot to a Discord server")
     invite.add_argument("--client-id", help="the application id (default: read from DISCORD_TOKEN)")
     sub.add_parser("doctor", help="check every configured part; say what is wrong and how to fix it")
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     }[args.command]
     try:
         return asyncio.run(runner(settings, args))
-    except StoreUnavailable as exc:
+    except (StoreUnavailable, StartupFailed) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)  # one plain line: what to fix, no traceback
         return 2
     except KeyboardInterrupt:

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     discord_guild_ids: str = ""
     discord_api_base_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg/"
+    discord_shard_count: int | None = Field(None, ge=1)
+    discord_shard_ids: str = ""
 
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
@@ -81,13 +83,14 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
 
     @property
+    def database_kind(self) -> Literal["sqlite", "postgresql"]:
+        """Which database DATABASE_URL names; ValueError (naming DATABASE_URL) for any other scheme."""
+        return database_kind(self.database_url)
+
+    @property
     def database_path(self) -> str:
-        """The SQLite file named by DATABASE_URL (or `:memory:`)."""
-        url = self.database_url
-        for prefix in ("sqlite:///", "sqlite://"):
-            if url.startswith(prefix):
-                return url[len(prefix):] or ":memory:"
-        raise ValueError(f"DATABASE_URL must start with sqlite:///, got {url.split(':', 1)[0]}:...")
+        """The SQLite file named by DATABASE_URL (or `:memory:`); ValueError when it names PostgreSQL."""
+        return sqlite_path(self.database_url)
 
     def price_of(self, resolution: str, duration: int) -> Price:
         """Credits and estimated dollars of one video: CREDITS_<RES>_<DUR>S and PRICE_<RES>_<DUR>S_USD."""
@@ -100,6 +103,40 @@ class Settings(BaseSettings):
         return [t.strip().lower() for t in self.blocked_terms.split(",") if t.strip()]
 
     @property
+    def shard_ids(self) -> list[int] | None:
+        """DISCORD_SHARD_IDS as integers: the shards this process holds; None for all (or no sharding)."""
+        if self.discord_shard_count is None:
+            return None
+        ids = [int(part) for part in self.discord_shard_ids.replace(" ", "").split(",") if part]
+        if any(i >= self.discord_shard_count for i in ids):
+            raise ValueError("DISCORD_SHARD_IDS must be below DISCORD_SHARD_COUNT")
+        return ids or list(range(self.discord_shard_count))
+
+    @property
     def guild_ids(self) -> list[int]:
         """DISCORD_GUILD_IDS as integers."""
         return [int(part) for part in self.discord_guild_ids.replace(" ", "").split(",") if part]
+
+
+_SQLITE_PREFIXES = ("sqlite:///", "sqlite://")
+
+
+def database_kind(url: str) -> Literal["sqlite", "postgresql"]:
+    """`sqlite` for sqlite:///PATH or sqlite://, `postgresql` for postgresql:// or postgres://."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql"
+    raise ValueError("DATABASE_URL must start with sqlite:///, postgresql:// or postgres://, "
+                     f"got {url.split(':', 1)[0]}:...")
+
+
+def sqlite_path(url: str) -> str:
+    """The file a sqlite:/// URL names (`:memory:` for sqlite://)."""
+    if database_kind(url) != "sqlite":
+        raise ValueError("DATABASE_URL names a PostgreSQL server, not a SQLite file; this needs a sqlite:/// URL")
+    for prefix in _SQLITE_PREFIXES:
+        if url.startswith(prefix):
+            return url[len(prefix):] or ":memory:"
+    raise ValueError(f"DATABASE_URL must start with sqlite:///, got {url.split(':', 1)[0]}:...")

@@ -15,6 +15,7 @@ from bot.commands import CommandRequest, Reply
 from bot.config import Settings
 from bot.contract import InvalidRequest, VideoRequest
 from bot.days import human_duration, seconds_until_reset, utc_day
+from bot.frames import frame_here, keep_frame
 from bot.images import MAX_IMAGE_BYTES, check_first_frame
 from bot.jobs import Job
 from bot.policy import access_refusal, blocked_term
@@ -107,6 +108,7 @@ class Core:
                 await opener.busy()
             data = await self._fetch(req)
             request = request.with_first_frame(await check_first_frame(data, self.frames_dir, job_id))
+            await keep_frame(self.store, request)
         return await self._accept(req, request, job_id, opener)
 
     async def _regenerate(self, req: CommandRequest, opener: StatusOpener | None) -> Reply:
@@ -117,8 +119,7 @@ class Core:
             return _refusal(messages.REGENERATE_NOT_YOURS)
         if refusal := await access_refusal(self.store, req):
             return _refusal(refusal)
-        frame = original.request.first_frame
-        if frame is not None and not Path(frame.path).exists():
+        if await frame_here(self.store, original.request, self.frames_dir) is None:
             return _refusal(messages.REGENERATE_IMAGE_GONE)
         return await self._accept(req, original.request, uuid.uuid4().hex[:12], opener, regenerated_from=original.id)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bot import messages
 from bot.config import Settings
+from bot.frames import frame_here
 from bot.jobs import IllegalTransition, Job, JobStatus, allowed
 from bot.metrics import Metrics
 from bot.notices import Notices, failure_reason
@@ -59,9 +61,13 @@ class ProviderSteps:
 
     async def submit(self, job: Job) -> None:
         """Send a job claimed for submission to the provider; record its task id the moment it comes back."""
+        request = await frame_here(self.store, job.request, Path(self.settings.media_dir) / "frames")
+        if request is None:
+            await self.notices.fail(job, messages.FRAME_GONE)
+            return
         try:
             with self.metrics.provider_call("submit"):
-                task_id = await self.provider.submit(job.request)
+                task_id = await self.provider.submit(request)
         except ProviderError as exc:
             await self.trouble(job, exc, back_to=S.QUEUED)
             return

@@ -131,6 +131,13 @@ class Store(Protocol):
         """The provider said `rate limit`: no submissions for `pause` s, then half the rate for `slow_for` s."""
     async def submit_rate(self, provider: str, per_minute: int, now: float) -> int:
         """Submissions allowed in the current minute (halved while slowed down)."""
+    # -- first frames, readable by every process
+    async def put_frame(self, name: str, data: bytes) -> None:
+        """Keep a checked first frame's bytes under its file name."""
+    async def get_frame(self, name: str) -> bytes | None:
+        """A first frame's bytes, or None when it was never kept or has been pruned."""
+    async def drop_frame(self, name: str) -> None:
+        """Forget a first frame (pruning)."""
     # -- quota and admin
     async def usage(self, platform: str, workspace_id: str, user_id: str, *, day: str, user_limit: int,
                     workspace_limit: int) -> QuotaUsage:

@@ -17,6 +17,7 @@ import aiosqlite
 
 from bot.store import StoreUnavailable
 from storage.admin import AdminQueries
+from storage.frames import FrameQueries
 from storage.jobs import JobQueries
 from storage.leases import LeaseQueries
 from storage.queue import QueueQueries
@@ -29,7 +30,8 @@ __all__ = ["BUSY_TIMEOUT_MS", "SQLiteStore"]
 BUSY_TIMEOUT_MS = 30_000
 
 
-class SQLiteStore(JobQueries, LeaseQueries, QuotaQueries, QueueQueries, ReportQueries, SchemaQueries, AdminQueries):
+class SQLiteStore(JobQueries, LeaseQueries, FrameQueries, QuotaQueries, QueueQueries, ReportQueries, SchemaQueries,
+                  AdminQueries):
     """Persistence for jobs and quotas on one aiosqlite connection."""
 
     def __init__(self, db: aiosqlite.Connection, clock: Any = time.time) -> None:
@@ -43,7 +45,10 @@ class SQLiteStore(JobQueries, LeaseQueries, QuotaQueries, QueueQueries, ReportQu
 
         Raises StoreUnavailable, in words naming DATABASE_URL, when the file cannot be used.
         """
-        db = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailable(_explain(path, exc)) from None
         try:
             db.row_factory = aiosqlite.Row
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -75,11 +80,13 @@ class SQLiteStore(JobQueries, LeaseQueries, QuotaQueries, QueueQueries, ReportQu
         # One writer at a time in this process; BEGIN IMMEDIATE also serialises against
         # other processes on the same file, waiting up to the busy timeout.
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
+                await self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                # Also when cancelled while BEGIN was queued: the connection's thread runs it anyway,
+                # and a transaction left open would break every later write on this connection.
+                await _rollback(self._db)
                 raise
             await self._db.execute("COMMIT")
 
@@ -93,6 +100,13 @@ class SQLiteStore(JobQueries, LeaseQueries, QuotaQueries, QueueQueries, ReportQu
         # keeps it out of another coroutine's open transaction on this connection.
         async with self._lock:
             await self._db.execute(sql, params)
+
+
+async def _rollback(db: aiosqlite.Connection) -> None:
+    try:
+        await db.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        pass  # no transaction was open (BEGIN itself failed)
 
 
 async def _with_retries(db: aiosqlite.Connection, sql: str, seconds: float = BUSY_TIMEOUT_MS / 1000) -> None:

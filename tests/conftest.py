@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,60 @@ def sample_mp4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     path = tmp_path_factory.mktemp("sample") / "sample.mp4"
     render_video(path, prompt="sample", duration=6, resolution="768P", fps=8)
     return path.read_bytes()
+
+
+# -- the store contract runs on every backend ------------------------------------------------------------
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server for the session; skipped when PostgreSQL is not installed, unless
+    HAILUO_TEST_POSTGRES=required (CI), when its absence fails every test that needs it."""
+    from tests.postgres import REQUIRED_ENV, SKIP_REASON, PostgresServer, find_bin
+
+    bindir = find_bin()
+    if bindir is None:
+        if os.environ.get(REQUIRED_ENV) == "required":
+            pytest.fail(f"{REQUIRED_ENV}=required, but no PostgreSQL binaries (initdb, pg_ctl) were found",
+                        pytrace=False)
+        pytest.skip(SKIP_REASON)
+    server = PostgresServer(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """DATABASE_URL of a fresh, empty database on the backend under test."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("postgres_server").new_database()
+
+
+@pytest.fixture
+async def open_test_store(store_url: str):
+    """Open a store on the test's database (several calls: several connections to one database); closed after."""
+    from storage import open_store
+
+    opened = []
+
+    async def open_(clock=None, url: str | None = None):
+        store = await open_store(url or store_url, **({"clock": clock} if clock else {}))
+        opened.append(store)
+        return store
+
+    yield open_
+    for store in opened:
+        try:
+            await store.close()
+        except Exception:
+            pass

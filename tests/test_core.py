@@ -157,3 +157,19 @@ async def test_a_status_that_cannot_be_posted_withdraws_the_job_uncharged(rig) -
     assert await store.get_job(held.id) is None and await store.ledger(held.id) == []
     assert not Path(held.request.first_frame.path).exists()  # the checked frame is not left behind
     assert (await core.handle(ask("quota"))).text.startswith("Today you have used 0 of 3")
+
+
+async def test_a_first_frame_is_kept_for_every_process_until_pruned(rig, tmp_path: Path) -> None:
+    core, port, store, _ = rig
+    port.files["att://ok"] = png(640, 480)
+    reply = await core.handle(ask(prompt="drift", attachments=(AttachmentRef("att://ok"),)))
+    job = await store.get_job(reply.job_id)
+    frame = Path(job.request.first_frame.path)
+    kept = frame.read_bytes()
+    frame.unlink()  # as seen from another machine: the file is not on this disk
+    again = await core.handle(ask("regenerate", job_id=job.id))
+    assert again.ok and frame.read_bytes() == kept  # written back from the database
+    frame.unlink()
+    await store.drop_frame(frame.name)  # pruned
+    gone = await core.handle(ask("regenerate", job_id=job.id))
+    assert (gone.ok, gone.text) == (False, messages.REGENERATE_IMAGE_GONE)

@@ -280,3 +280,12 @@ async def test_admin_command_checked_on_the_server_side(tmp_path: Path, fake: Fa
         await bot.video(user=BOB, prompt="let me in")
         await fake.wait_for(lambda: any(m["content"] == messages.USER_BLOCKED for m in private(fake)))
         assert await bot.jobs() == []
+
+
+@pytest.mark.parametrize(("shard_ids", "registers"), [("1", False), ("0", True)])
+async def test_a_shard_identifies_as_itself_and_only_shard_zero_registers(tmp_path: Path, fake: FakeDiscord,
+                                                                          shard_ids: str, registers: bool) -> None:
+    async with Bot(tmp_path, fake, discord_shard_count=2, discord_shard_ids=shard_ids):
+        assert [d.get("shard") for d in fake.identified] == [[int(shard_ids), 2]]
+        synced = [p for m, p, _ in fake.calls if m == "PUT" and p.endswith("/commands")]
+        assert bool(synced) is registers

@@ -1,12 +1,11 @@
-"""The fair line, as the store defines it in SQL: round-robin across users, arrival order within a user."""
+"""The fair line, as the store defines it in SQL (on every backend): round-robin across users, arrival order within a
+user."""
 
 import random
-from pathlib import Path
 
 from bot.contract import VideoRequest
 from bot.jobs import Job, JobStatus
-from bot.store import QueueEntry
-from storage import SQLiteStore
+from bot.store import QueueEntry, Store
 
 DAY = "2027-01-15"
 
@@ -16,16 +15,16 @@ def job(n: float, user: str, *, id: str | None = None, platform: str = "p") -> J
                request=VideoRequest.build("x"), cost=1, provider="x", created_at=float(n), updated_at=float(n))
 
 
-async def line_of(tmp_path: Path, jobs: list[Job]) -> tuple[SQLiteStore, list[QueueEntry]]:
+async def line_of(open_test_store, jobs: list[Job]) -> tuple[Store, list[QueueEntry]]:
     """A store holding `jobs` (created in the order given), and its line; every place checked against it."""
-    store = await SQLiteStore.open(str(tmp_path / "fair.db"))
+    store = await open_test_store()
     for j in jobs:
         assert (await store.create_job(j, day=DAY, user_limit=1000, workspace_limit=1000)).ok
     line = await check_places(store)
     return store, line
 
 
-async def check_places(store: SQLiteStore) -> list[QueueEntry]:
+async def check_places(store: Store) -> list[QueueEntry]:
     """`queue_position` of every waiting job is its index + 1 in `queued_line`."""
     line = await store.queued_line()
     for place, entry in enumerate(line, start=1):
@@ -39,38 +38,39 @@ def ids(line: list[QueueEntry]) -> list[str]:
     return [e.id for e in line]
 
 
-async def test_three_users_bursts_interleave(tmp_path: Path) -> None:
+async def test_three_users_bursts_interleave(open_test_store) -> None:
     queued = [job(1, "a"), job(2, "a"), job(3, "a"), job(4, "b"), job(5, "b"), job(6, "c"), job(7, "a")]
-    store, line = await line_of(tmp_path, queued)
+    store, line = await line_of(open_test_store, queued)
     assert ids(line) == ["a1", "b4", "c6", "a2", "b5", "a3", "a7"]
     by_id = {j.id: j for j in queued}
     assert await store.queue_position(by_id["c6"]) == 3 and await store.queue_position(by_id["a7"]) == 7
     await store.close()
 
 
-async def test_empty(tmp_path: Path) -> None:
-    store, line = await line_of(tmp_path, [])
+async def test_empty(open_test_store) -> None:
+    store, line = await line_of(open_test_store, [])
     assert line == [] and await store.active_jobs() == []
     await store.close()
 
 
-async def test_line_entries_carry_what_the_poller_needs(tmp_path: Path) -> None:
-    store, line = await line_of(tmp_path, [job(1, "a"), job(2, "b")])
+async def test_line_entries_carry_what_the_poller_needs(open_test_store) -> None:
+    store, line = await line_of(open_test_store, [job(1, "a"), job(2, "b")])
     assert line == [QueueEntry("a1", "p", "a", 1.0, None, 0.0), QueueEntry("b2", "p", "b", 2.0, None, 0.0)]
     await store.close()
 
 
-async def test_arrival_order_within_a_user_not_insertion_order(tmp_path: Path) -> None:
+async def test_arrival_order_within_a_user_not_insertion_order(open_test_store) -> None:
     # Inserted newest first; a user's jobs still go by created_at, then id.
-    store, line = await line_of(tmp_path, [job(3, "a"), job(2, "a", id="a2z"), job(2, "a", id="a2b"), job(1, "a")])
+    inserted = [job(3, "a"), job(2, "a", id="a2z"), job(2, "a", id="a2b"), job(1, "a")]
+    store, line = await line_of(open_test_store, inserted)
     assert ids(line) == ["a1", "a2b", "a2z", "a3"]
     await store.close()
 
 
-async def test_ties_go_by_each_users_first_job_created_at_then_id(tmp_path: Path) -> None:
+async def test_ties_go_by_each_users_first_job_created_at_then_id(open_test_store) -> None:
     # Users "a" and "b" arrive at the same instant: b's first job id sorts first, so b leads every round,
     # whatever the user names. Their second jobs also tie, and keep that order; "c" came later.
-    store, line = await line_of(tmp_path, [
+    store, line = await line_of(open_test_store, [
         job(1, "a", id="y1"), job(1, "b", id="x1"), job(0.5, "c", id="c0"),
         job(2, "a", id="a2"), job(2, "b", id="b2"), job(3, "c", id="c3"),
     ])
@@ -78,8 +78,8 @@ async def test_ties_go_by_each_users_first_job_created_at_then_id(tmp_path: Path
     await store.close()
 
 
-async def test_the_same_user_id_on_two_platforms_is_two_users(tmp_path: Path) -> None:
-    store, line = await line_of(tmp_path, [
+async def test_the_same_user_id_on_two_platforms_is_two_users(open_test_store) -> None:
+    store, line = await line_of(open_test_store, [
         job(1, "u", id="d1", platform="discord"), job(2, "u", id="d2", platform="discord"),
         job(3, "u", id="s3", platform="slack"), job(4, "v", id="s4", platform="slack"),
         job(5, "u", id="s5", platform="slack"),
@@ -89,9 +89,9 @@ async def test_the_same_user_id_on_two_platforms_is_two_users(tmp_path: Path) ->
     await store.close()
 
 
-async def test_places_close_up_when_jobs_leave_the_line(tmp_path: Path) -> None:
+async def test_places_close_up_when_jobs_leave_the_line(open_test_store) -> None:
     queued = [job(1, "a"), job(2, "a"), job(3, "b"), job(4, "b"), job(5, "c")]
-    store, line = await line_of(tmp_path, queued)
+    store, line = await line_of(open_test_store, queued)
     assert ids(line) == ["a1", "b3", "c5", "a2", "b4"]
     await store.transition(queued[0], JobStatus.SUBMITTING)  # a1 got a slot
     await store.transition(queued[4], JobStatus.FAILED)  # c5 gave up
@@ -99,8 +99,8 @@ async def test_places_close_up_when_jobs_leave_the_line(tmp_path: Path) -> None:
     await store.close()
 
 
-async def test_a_job_not_waiting_is_told_the_back_of_the_line(tmp_path: Path) -> None:
-    store, _ = await line_of(tmp_path, [job(1, "a"), job(2, "b")])
+async def test_a_job_not_waiting_is_told_the_back_of_the_line(open_test_store) -> None:
+    store, _ = await line_of(open_test_store, [job(1, "a"), job(2, "b")])
     assert await store.queue_position(job(0, "z")) == 3  # not in the database
     sent = await store.transition(job(1, "a"), JobStatus.SUBMITTING)
     assert await store.queue_position(sent) == 2  # no longer waiting
@@ -117,12 +117,12 @@ def fair_by_definition(line: list[QueueEntry]) -> list[str]:
     return [i for *_, i in sorted(turns)]
 
 
-async def test_random_line_in_fair_order_and_every_place_matches(tmp_path: Path) -> None:
+async def test_random_line_in_fair_order_and_every_place_matches(open_test_store) -> None:
     rng = random.Random(7)
     # Coarse arrival times: many ties, across users and within one; two platforms.
     jobs = [job(rng.randrange(20), f"u{rng.randrange(6)}", id=f"job{n}", platform=rng.choice(["p", "q"]))
             for n in range(60)]
-    store, line = await line_of(tmp_path, jobs)
+    store, line = await line_of(open_test_store, jobs)
     assert len(line) == 60 and ids(line) == fair_by_definition(line)
     # Some leave the line (submitted or failed): the places of those still waiting close up.
     for j in rng.sample(jobs, 15):

@@ -1,5 +1,5 @@
-"""Two pollers on one database: each job step is taken by one of them, a dead one's steps pass on, the
-provider's budget is shared."""
+"""Two pollers on one database (SQLite and PostgreSQL): each job step is taken by one of them, a dead one's steps
+pass on, the provider's budget is shared."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from bot.jobs import Job, JobStatus
 from bot.poller import Poller
 from bot.providers.base import TaskStatus
 from bot.tasks import TaskSupervisor
-from storage import SQLiteStore
+from storage import open_store
 from tests.conftest import make_settings
 from tests.helpers import FakeChatPort, FakeClock, ScriptedProvider
 
@@ -36,16 +36,16 @@ class SlowProvider(ScriptedProvider):
 
 
 class Pair:
-    """Two pollers (two 'processes'), each with its own connection, on one SQLite file and one clock."""
+    """Two pollers (two 'processes'), each with its own connection (pool), on one database and one clock."""
 
-    def __init__(self, tmp_path: Path, provider: ScriptedProvider, **settings: object) -> None:
+    def __init__(self, tmp_path: Path, url: str, provider: ScriptedProvider, **settings: object) -> None:
         self.clock = FakeClock()
-        self.settings = make_settings(tmp_path, lease_seconds=30, **settings)
+        self.settings = make_settings(tmp_path, lease_seconds=30, database_url=url, **settings)
         self.provider = provider
         self.ports = [FakeChatPort(), FakeChatPort()]
 
     async def open(self, per_minute: int | None = None) -> Pair:
-        self.stores = [await SQLiteStore.open(self.settings.database_path, clock=self.clock) for _ in range(2)]
+        self.stores = [await open_store(self.settings.database_url, clock=self.clock) for _ in range(2)]
         self.supervisors = [TaskSupervisor(), TaskSupervisor()]
         self.pollers = [Poller(self.settings, store, self.provider, {"fake": port}, sup, clock=self.clock,
                                submits_per_minute=per_minute)
@@ -72,11 +72,11 @@ class Pair:
 
 
 @pytest.fixture
-async def pair_of(tmp_path: Path):
+async def pair_of(tmp_path: Path, store_url: str):
     opened: list[Pair] = []
 
     async def make(provider: ScriptedProvider, per_minute: int | None = None, **settings: object) -> Pair:
-        pair = await Pair(tmp_path, provider, **settings).open(per_minute)
+        pair = await Pair(tmp_path, store_url, provider, **settings).open(per_minute)
         opened.append(pair)
         return pair
 

@@ -1,14 +1,14 @@
-"""The SQLite store: migrations, guarded transitions, and the atomic quota reservation."""
+"""The store on every backend (SQLite and PostgreSQL): migrations, guarded transitions, the atomic quota reservation."""
 
 import asyncio
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.contract import VideoRequest
 from bot.jobs import IllegalTransition, Job, JobStatus
-from storage import SQLiteStore
 
 DAY = "2027-01-15"
 
@@ -19,23 +19,33 @@ def make_job(n: int, *, user: str = "u1", workspace: str = "w1", cost: int = 1) 
                request=req, cost=cost, provider="scripted", created_at=float(n), updated_at=float(n))
 
 
-async def test_migrations_from_empty_and_rerun(tmp_path: Path) -> None:
-    path = str(tmp_path / "m.db")
-    latest = len(list((Path(__file__).parent.parent / "storage" / "migrations").glob("*.sql")))
-    store = await SQLiteStore.open(path)
+async def test_migrations_from_empty_and_rerun(backend: str, store_url: str, open_test_store) -> None:
+    folder = "migrations" if backend == "sqlite" else "migrations_pg"
+    latest = len(list((Path(__file__).parent.parent / "storage" / folder).glob("*.sql")))
+    store = await open_test_store()
     assert await store.schema_version() == latest >= 2
     await store.close()
-    store = await SQLiteStore.open(path)  # applying again is a no-op
+    store = await open_test_store()  # applying again is a no-op
     assert await store.migrate() == latest
     await store.close()
-    with sqlite3.connect(path) as db:
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"jobs", "job_events", "quota_ledger", "quota_limits", "blocked_users", "admin_log"} <= tables
-        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    expected = {"jobs", "job_events", "quota_ledger", "quota_limits", "blocked_users", "admin_log"}
+    if backend == "sqlite":
+        with sqlite3.connect(store_url.removeprefix("sqlite:///")) as db:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            assert expected <= tables
+            assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    else:
+        db = await asyncpg.connect(store_url)
+        try:
+            rows = await db.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            assert expected <= {r[0] for r in rows}
+            assert await db.fetchval("SELECT version FROM schema_version") == latest
+        finally:
+            await db.close()
 
 
-async def test_transition_guarded_against_table_and_stale_state(tmp_path: Path) -> None:
-    store = await SQLiteStore.open(str(tmp_path / "t.db"))
+async def test_transition_guarded_against_table_and_stale_state(open_test_store) -> None:
+    store = await open_test_store()
     job = make_job(1)
     assert (await store.create_job(job, day=DAY, user_limit=5, workspace_limit=5)).ok
     with pytest.raises(IllegalTransition):
@@ -49,8 +59,8 @@ async def test_transition_guarded_against_table_and_stale_state(tmp_path: Path) 
     await store.close()
 
 
-async def test_fifty_concurrent_requests_against_five_accept_five(tmp_path: Path) -> None:
-    store = await SQLiteStore.open(str(tmp_path / "q.db"))
+async def test_fifty_concurrent_requests_against_five_accept_five(open_test_store) -> None:
+    store = await open_test_store()
     results = await asyncio.gather(
         *(store.create_job(make_job(n), day=DAY, user_limit=5, workspace_limit=100) for n in range(50))
     )
@@ -60,9 +70,8 @@ async def test_fifty_concurrent_requests_against_five_accept_five(tmp_path: Path
     await store.close()
 
 
-async def test_race_across_two_connections_and_the_workspace_limit(tmp_path: Path) -> None:
-    path = str(tmp_path / "q2.db")
-    a, b = await SQLiteStore.open(path), await SQLiteStore.open(path)
+async def test_race_across_two_connections_and_the_workspace_limit(open_test_store) -> None:
+    a, b = await open_test_store(), await open_test_store()
     jobs = [make_job(n, user=f"user{n % 10}") for n in range(50)]
     results = await asyncio.gather(
         *((a if n % 2 else b).create_job(j, day=DAY, user_limit=3, workspace_limit=5) for n, j in enumerate(jobs))
@@ -74,8 +83,8 @@ async def test_race_across_two_connections_and_the_workspace_limit(tmp_path: Pat
     await b.close()
 
 
-async def test_release_once_and_capture_once(tmp_path: Path) -> None:
-    store = await SQLiteStore.open(str(tmp_path / "l.db"))
+async def test_release_once_and_capture_once(open_test_store) -> None:
+    store = await open_test_store()
     failed, done = make_job(1, cost=2), make_job(2, cost=1)
     for job in (failed, done):
         await store.create_job(job, day=DAY, user_limit=10, workspace_limit=10)
@@ -94,8 +103,8 @@ async def test_release_once_and_capture_once(tmp_path: Path) -> None:
     await store.close()
 
 
-async def test_limit_override_and_new_day(tmp_path: Path) -> None:
-    store = await SQLiteStore.open(str(tmp_path / "o.db"))
+async def test_limit_override_and_new_day(open_test_store) -> None:
+    store = await open_test_store()
     await store.set_limit("fake", "w1", "u1", 1, set_by="admin")
     assert (await store.create_job(make_job(1), day=DAY, user_limit=10, workspace_limit=10)).ok
     refused = await store.create_job(make_job(2), day=DAY, user_limit=10, workspace_limit=10)

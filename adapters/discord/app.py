@@ -43,19 +43,22 @@ class AnimateModal(discord.ui.Modal, title="Animate image"):
         await self.adapter.start_video(interaction, req)
 
 
-class HailuoClient(discord.Client):
-    """The discord.py client: registers the commands once, in setup_hook, never in on_ready."""
+class _Hooks:
+    """What both clients share: commands registered once, in setup_hook, never in on_ready."""
 
-    def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
-        intents = discord.Intents.none()
-        intents.guilds = True
-        super().__init__(intents=intents, **options)
+    adapter: DiscordAdapter
+    tree: app_commands.CommandTree
+
+    def _prepare(self, adapter: DiscordAdapter) -> None:
         self.adapter = adapter
-        self.tree = app_commands.CommandTree(self)
+        self.tree = app_commands.CommandTree(self)  # type: ignore[arg-type]
 
     async def setup_hook(self) -> None:
         self.adapter.register(self.tree)
-        self.add_dynamic_items(RegenerateButton)
+        self.add_dynamic_items(RegenerateButton)  # type: ignore[attr-defined]
+        shards = self.adapter.settings.shard_ids
+        if shards is not None and 0 not in shards:
+            return  # the process that holds shard 0 registers the commands, once for all of them
         guilds = self.adapter.settings.guild_ids
         for guild_id in guilds:
             guild = discord.Object(id=guild_id)
@@ -65,13 +68,37 @@ class HailuoClient(discord.Client):
             await self.tree.sync()
 
 
+def _intents() -> discord.Intents:
+    intents = discord.Intents.none()
+    intents.guilds = True
+    return intents
+
+
+class HailuoClient(_Hooks, discord.Client):
+    """The discord.py client of a bot that runs in one process (one gateway connection)."""
+
+    def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
+        super().__init__(intents=_intents(), **options)
+        self._prepare(adapter)
+
+
+class ShardedHailuoClient(_Hooks, discord.AutoShardedClient):
+    """The client of one process among several: it holds DISCORD_SHARD_IDS of DISCORD_SHARD_COUNT shards."""
+
+    def __init__(self, adapter: DiscordAdapter, **options: Any) -> None:
+        settings = adapter.settings
+        super().__init__(intents=_intents(), shard_count=settings.discord_shard_count,
+                         shard_ids=settings.shard_ids, **options)
+        self._prepare(adapter)
+
+
 class DiscordAdapter:
     """The Discord side of the bot: /video, /video-quota, /video-history, Animate image, Regenerate."""
 
     def __init__(self, settings: Settings, ctx: AdapterContext) -> None:
         self.settings = settings
         self.ctx = ctx
-        self.client: HailuoClient | None = None
+        self.client: HailuoClient | ShardedHailuoClient | None = None
 
     async def start(self) -> None:
         """Log in (a bad token fails here, plainly), connect the gateway, register the port."""
@@ -79,7 +106,8 @@ class DiscordAdapter:
             discord.http.Route.BASE = self.settings.discord_api_base_url.rstrip("/")
         if self.settings.discord_gateway_url != DEFAULT_GATEWAY:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.discord_gateway_url)
-        self.client = HailuoClient(self, guild_ready_timeout=0.5, chunk_guilds_at_startup=False)
+        kind = HailuoClient if self.settings.discord_shard_count is None else ShardedHailuoClient
+        self.client = kind(self, guild_ready_timeout=0.5, chunk_guilds_at_startup=False)
         self.port = DiscordPort(self.client, self.settings.discord_api_base_url,
                                 upload_timeout=self.settings.upload_timeout_seconds)
         self.ctx.register(t.PLATFORM, self.port)

@@ -36,9 +36,10 @@ NO_IMAGE = "That message has no image I can animate. Pick a message with a PNG, 
 class SlackAdapter:
     """The Slack side of the bot: commands, modal, mentions, shortcut, Regenerate button."""
 
-    def __init__(self, settings: Settings, ctx: AdapterContext) -> None:
+    def __init__(self, settings: Settings, ctx: AdapterContext, *, shared_port: bool = False) -> None:
         self.settings = settings
         self.ctx = ctx
+        self.shared_port = shared_port  # one of several workers on one HTTP port (SO_REUSEPORT)
         self.socket_mode = settings.slack_app_token is not None
         self.admins = {u.strip() for u in settings.slack_admin_user_ids.split(",") if u.strip()}
         self._handler: AsyncSocketModeHandler | None = None
@@ -78,8 +79,14 @@ class SlackAdapter:
         """Check the token, register the port, and connect (Socket Mode) or listen (HTTP)."""
         self.build()
         if not self.socket_mode and self.settings.slack_signing_secret is None:
-            raise ValueError("Slack HTTP mode needs SLACK_SIGNING_SECRET (or set SLACK_APP_TOKEN for Socket Mode)")
-        auth = await self.client.auth_test()
+            await self._session.close()
+            raise ValueError("SLACK_SIGNING_SECRET: Slack HTTP mode needs it (or set SLACK_APP_TOKEN for Socket Mode)")
+        try:
+            auth = await self.client.auth_test()
+        except SlackApiError as exc:
+            await self._session.close()
+            raise ValueError(f"SLACK_BOT_TOKEN: Slack refused it ({exc.response.get('error')}); copy the Bot User "
+                             "OAuth Token (xoxb-...) from the app's OAuth & Permissions page") from None
         self.bot_name = str(auth.get("user") or self.bot_name)
         self._auth = AuthorizeResult(enterprise_id=auth.get("enterprise_id"), team_id=auth.get("team_id"),
                                      bot_user_id=auth.get("user_id"), bot_id=auth.get("bot_id"),
@@ -96,7 +103,8 @@ class SlackAdapter:
             front = SlackFront(self.app, secret, self.take_command, self.later)
             self._runner = web.AppRunner(front.web_app("/slack/events"), access_log=None)
             await self._runner.setup()
-            await web.TCPSite(self._runner, "0.0.0.0", self.settings.slack_port, backlog=1024).start()
+            await web.TCPSite(self._runner, "0.0.0.0", self.settings.slack_port, backlog=1024,
+                              reuse_port=self.shared_port or None).start()
             log.info("Slack listening on port %d at /slack/events", self.settings.slack_port)
 
     async def aclose(self) -> None:

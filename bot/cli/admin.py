@@ -11,7 +11,7 @@ from dataclasses import astuple, fields
 
 from bot.config import Settings
 from bot.days import utc_day
-from bot.store import UsageRow
+from bot.store import StoreUnavailable, UsageRow
 from storage import SQLiteStore
 
 
@@ -93,7 +93,7 @@ async def usage(settings: Settings, args: argparse.Namespace) -> int:
 async def _open(settings: Settings) -> SQLiteStore | None:
     try:
         return await SQLiteStore.open(settings.database_path)
-    except sqlite3.OperationalError as exc:
+    except (sqlite3.OperationalError, StoreUnavailable) as exc:
         print(_no_write(settings, exc), file=sys.stderr)
         return None
 

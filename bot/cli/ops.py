@@ -58,6 +58,8 @@ async def prune(settings: Settings, args: argparse.Namespace) -> int:
                     files += 1
             if job.video_path and not args.dry_run:
                 await store.update(job, video_path=None)
+            if job.request.first_frame is not None and not args.dry_run:
+                await store.drop_frame(Path(job.request.first_frame.path).name)
     finally:
         await store.close()
     verb = "Would delete" if args.dry_run else "Deleted"

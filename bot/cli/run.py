@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import errno
 import gc
 import logging
 import signal
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 
 from bot import messages
 from bot.cli.health import serve, serve_app
-from bot.cli.runtime import Runtime, open_runtime
+from bot.cli.runtime import Runtime, StartupFailed, open_runtime
+from bot.cli.workers import parse_worker, supervise
 from bot.config import Settings
 from bot.providers.callbacks import callback_app
 from bot.providers.factory import callback_secret, callback_url
@@ -20,7 +24,13 @@ log = logging.getLogger(__name__)
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    """Run the configured adapters and the poller until SIGINT or SIGTERM."""
+    """Run the configured adapters and the poller until SIGINT or SIGTERM (or N such processes: --workers)."""
+    if getattr(args, "workers", 1) > 1:
+        return await supervise(args, args.workers)
+    worker = parse_worker(getattr(args, "worker_of", None))
+    if worker is not None and settings.discord_shard_count is None:
+        # Each worker holds one shard of Discord's gateway, so no event reaches two of them.
+        settings = settings.model_copy(update={"discord_shard_count": worker[1], "discord_shard_ids": str(worker[0])})
     if getattr(args, "slack_http", False):
         settings = settings.model_copy(update={"slack_app_token": None})
     if getattr(args, "port", None):
@@ -31,14 +41,21 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     async with open_runtime(settings) as rt, AsyncExitStack() as adapters:
         if settings.metrics_port is not None:
-            runner = await serve(rt, settings.metrics_port)
+            with _port_named("METRICS_PORT", settings.metrics_port):
+                runner = await serve(rt, settings.metrics_port)
             adapters.push_async_callback(runner.cleanup)
         if callback_url(settings):
-            runner = await serve_app(callback_app(callback_secret(settings), rt.poller.on_push), settings.callback_port)
+            with _port_named("CALLBACK_PORT", settings.callback_port):
+                runner = await serve_app(callback_app(callback_secret(settings), rt.poller.on_push),
+                                         settings.callback_port)
             adapters.push_async_callback(runner.cleanup)
             rt.poller.pushes = True
             log.info("taking MiniMax status pushes on port %d", settings.callback_port)
-        started = await _start_adapters(settings, rt, adapters)
+        try:
+            with _port_named("SLACK_PORT (or --port)", settings.slack_port):
+                started = await _start_adapters(settings, rt, adapters, shared_port=worker is not None)
+        except ValueError as exc:
+            raise StartupFailed(str(exc)) from None
         if not started:
             log.warning(messages.RUN_POLLER_ONLY)
         else:
@@ -53,7 +70,19 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _start_adapters(settings: Settings, rt: Runtime, stack: AsyncExitStack) -> list[str]:
+@contextlib.contextmanager
+def _port_named(setting: str, port: int) -> Iterator[None]:
+    """A port already in use, said in one line naming the setting that chose it."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupFailed(f"{setting}: port {port} is already in use; stop what uses it or choose "
+                                "another port") from None
+        raise
+
+
+async def _start_adapters(settings: Settings, rt: Runtime, stack: AsyncExitStack, *, shared_port: bool) -> list[str]:
     """Start each adapter whose token is set (closed in reverse by `stack`); return their names."""
     started = []
     if settings.discord_token is not None:
@@ -66,7 +95,7 @@ async def _start_adapters(settings: Settings, rt: Runtime, stack: AsyncExitStack
     if settings.slack_bot_token is not None:
         from adapters.slack.app import SlackAdapter
 
-        slack_adapter = SlackAdapter(settings, rt.context)
+        slack_adapter = SlackAdapter(settings, rt.context, shared_port=shared_port)
         await slack_adapter.start()
         stack.push_async_callback(slack_adapter.aclose)
         started.append("slack")

@@ -17,9 +17,13 @@ from bot.poller import Poller
 from bot.ports import ChatPort
 from bot.providers.base import Provider
 from bot.providers.factory import make_provider, submits_per_minute
-from bot.store import Store, StoreUnavailable
+from bot.store import Store
 from bot.tasks import TaskSupervisor
-from storage import SQLiteStore
+from storage import open_store
+
+
+class StartupFailed(Exception):
+    """Something the operator must fix stops the bot from starting; the message names the setting."""
 
 
 @dataclass
@@ -55,17 +59,13 @@ async def open_runtime(
     ports = {} if ports is None else ports
     media = Path(settings.media_dir)
     await asyncio.to_thread(media.mkdir, parents=True, exist_ok=True)
-    try:
-        db_path = settings.database_path
-        if db_path != ":memory:":
-            await asyncio.to_thread(Path(db_path).resolve().parent.mkdir, parents=True, exist_ok=True)
-    except (ValueError, OSError) as exc:
-        text = str(exc)
-        raise StoreUnavailable(text if "DATABASE_URL" in text else f"DATABASE_URL: {text}") from None
     supervisor = TaskSupervisor()
-    store = await SQLiteStore.open(db_path, clock=clock)
+    store = await open_store(settings.database_url, clock=clock)  # StoreUnavailable names DATABASE_URL
     try:
-        provider = provider or make_provider(settings, supervisor=supervisor, state_dir=media / ".local-provider")
+        try:
+            provider = provider or make_provider(settings, supervisor=supervisor, state_dir=media / ".local-provider")
+        except ValueError as exc:
+            raise StartupFailed(str(exc)) from None
         metrics = Metrics()
         poller = Poller(settings, store, provider, ports, supervisor, clock=clock,
                         submits_per_minute=submits_per_minute(settings), metrics=metrics)

@@ -82,6 +82,7 @@ class FakeDiscord:
         self._dir = Path(tempfile.mkdtemp(prefix="fake-discord-"))
         self._ws: web.WebSocketResponse | None = None
         self._originals: dict[str, str] = {}  # interaction token -> message id
+        self.identified: list[dict[str, Any]] = []  # every IDENTIFY the gateway received
         self._payloads: dict[str, dict[str, Any]] = {}  # interaction token -> INTERACTION_CREATE payload
         # interaction token -> {"deferred": bool, "resolved": bool, "ephemeral": bool, "deleted": bool}
         self._responses: dict[str, dict[str, Any]] = {}
@@ -186,13 +187,19 @@ class FakeDiscord:
             if frame["op"] == 1:
                 await ws.send_json({"op": 11})
             elif frame["op"] == 2:
+                self.identified.append(frame["d"])
+                shard = frame["d"].get("shard")
+                # A shard sees the guilds whose id routes to it: (guild_id >> 22) % shard_count.
+                mine = shard is None or (int(GUILD_ID) >> 22) % shard[1] == shard[0]
                 await self.dispatch("READY", {"v": 10, "user": {**self.bot, "bot": True}, "session_id": "fake",
-                                              "guilds": [{"id": GUILD_ID, "unavailable": True}],
+                                              "guilds": [{"id": GUILD_ID, "unavailable": True}] if mine else [],
                                               "resume_gateway_url": self.gateway_url,
-                                              "application": {"id": APP_ID, "flags": 0}})
-                await self.dispatch("GUILD_CREATE", {"id": GUILD_ID, "name": "guild", "unavailable": False,
-                                                     "owner_id": "1", "channels": list(self.channels.values()),
-                                                     "roles": [], "members": [], "threads": []})
+                                              "application": {"id": APP_ID, "flags": 0},
+                                              **({"shard": shard} if shard is not None else {})})
+                if mine:
+                    await self.dispatch("GUILD_CREATE", {"id": GUILD_ID, "name": "guild", "unavailable": False,
+                                                         "owner_id": "1", "channels": list(self.channels.values()),
+                                                         "roles": [], "members": [], "threads": []})
             elif frame["op"] == 6:
                 await self.dispatch("RESUMED", {})
         return ws

@@ -1,0 +1,136 @@
+"""Admin controls and reports on PostgreSQL: blocked users, channel allow-lists, limits, the audit log, usage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from bot.store import UsageRow
+from storage.postgres.base import PgBase
+
+
+class PgAdminQueries(PgBase):
+    """Mixed into PostgresStore: every admin change is written with who made it, in the same transaction."""
+
+    async def _audit(self, db: asyncpg.Connection, platform: str, ws: str, actor: str, action: str,
+                     detail: str) -> None:
+        await db.execute(
+            "INSERT INTO admin_log (at, platform, workspace_id, actor, action, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+            self._clock(), platform, ws, actor, action, detail,
+        )
+
+    async def set_limit(
+        self, platform: str, workspace_id: str, user_id: str, daily_credits: int, *, set_by: str
+    ) -> None:
+        """Override a user's (or, with user_id '', a workspace's) daily credits."""
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO quota_limits (platform, workspace_id, user_id, daily_credits, set_by, set_at) "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (platform, workspace_id, user_id) "
+                "DO UPDATE SET daily_credits = EXCLUDED.daily_credits, set_by = EXCLUDED.set_by, "
+                "set_at = EXCLUDED.set_at",
+                platform, workspace_id, user_id, daily_credits, set_by, self._clock(),
+            )
+            who = f"user {user_id}" if user_id else "workspace"
+            await self._audit(db, platform, workspace_id, set_by, "set_limit", f"{who} = {daily_credits}")
+
+    async def limits(self, platform: str, workspace_id: str) -> list[tuple[str, int, str]]:
+        """Overrides in a workspace: (user id or '' for the workspace, credits, set by)."""
+        rows = await self._read(
+            "SELECT user_id, daily_credits, set_by FROM quota_limits WHERE platform = $1 AND workspace_id = $2 "
+            "ORDER BY user_id",
+            platform, workspace_id,
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def set_blocked(self, platform: str, workspace_id: str, user_id: str, blocked: bool, *, set_by: str) -> None:
+        """Block or unblock a user in a workspace."""
+        async with self._tx() as db:
+            if blocked:
+                await db.execute(
+                    "INSERT INTO blocked_users (platform, workspace_id, user_id, set_by, set_at) "
+                    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform, workspace_id, user_id) "
+                    "DO UPDATE SET set_by = EXCLUDED.set_by, set_at = EXCLUDED.set_at",
+                    platform, workspace_id, user_id, set_by, self._clock(),
+                )
+            else:
+                await db.execute(
+                    "DELETE FROM blocked_users WHERE platform = $1 AND workspace_id = $2 AND user_id = $3",
+                    platform, workspace_id, user_id,
+                )
+            await self._audit(db, platform, workspace_id, set_by, "block" if blocked else "unblock", user_id)
+
+    async def is_blocked(self, platform: str, workspace_id: str, user_id: str) -> bool:
+        """True when an admin blocked this user."""
+        rows = await self._read(
+            "SELECT 1 FROM blocked_users WHERE platform = $1 AND workspace_id = $2 AND user_id = $3",
+            platform, workspace_id, user_id,
+        )
+        return bool(rows)
+
+    async def set_channel_allowed(
+        self, platform: str, workspace_id: str, channel_id: str, allowed: bool, *, set_by: str
+    ) -> None:
+        """Add a channel to (or remove it from) the workspace's allow-list."""
+        async with self._tx() as db:
+            if allowed:
+                await db.execute(
+                    "INSERT INTO allowed_channels (platform, workspace_id, channel_id, set_by, set_at) "
+                    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform, workspace_id, channel_id) "
+                    "DO UPDATE SET set_by = EXCLUDED.set_by, set_at = EXCLUDED.set_at",
+                    platform, workspace_id, channel_id, set_by, self._clock(),
+                )
+            else:
+                await db.execute(
+                    "DELETE FROM allowed_channels WHERE platform = $1 AND workspace_id = $2 AND channel_id = $3",
+                    platform, workspace_id, channel_id,
+                )
+            action = "allow_channel" if allowed else "disallow_channel"
+            await self._audit(db, platform, workspace_id, set_by, action, channel_id)
+
+    async def allowed_channels(self, platform: str, workspace_id: str) -> list[str]:
+        """The allow-list; empty means every channel."""
+        rows = await self._read(
+            "SELECT channel_id FROM allowed_channels WHERE platform = $1 AND workspace_id = $2 ORDER BY channel_id",
+            platform, workspace_id,
+        )
+        return [r[0] for r in rows]
+
+    async def admin_log(self, platform: str, workspace_id: str, limit: int = 50) -> list[tuple[float, str, str, str]]:
+        """Recent admin changes: (time, actor, action, detail), newest first."""
+        rows = await self._read(
+            "SELECT at, actor, action, detail FROM admin_log WHERE platform = $1 AND workspace_id = $2 "
+            "ORDER BY id DESC LIMIT $3",
+            platform, workspace_id, limit,
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def usage_report(self, since_day: str = "", platform: str | None = None,
+                           workspace_id: str | None = None) -> list[UsageRow]:
+        """Credits (from the ledger) and dollars (delivered jobs) per day, user and workspace."""
+        where, params = ["l.day >= $1"], [since_day]
+        for name, value in (("platform", platform), ("workspace_id", workspace_id)):
+            if value is not None:
+                params.append(value)
+                where.append(f"l.{name} = ${len(params)}")
+        rows = await self._read(
+            "SELECT l.day, l.platform, l.workspace_id, l.user_id, COUNT(DISTINCT l.job_id), "
+            "SUM(CASE WHEN l.kind = 'capture' THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN l.kind = 'release' THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN l.kind = 'capture' THEN l.credits ELSE 0 END), "
+            "SUM(CASE WHEN l.kind = 'reserve' THEN l.credits WHEN l.kind IN ('capture', 'release') "
+            "THEN -l.credits ELSE 0 END), "
+            "SUM(CASE WHEN l.kind = 'release' THEN l.credits ELSE 0 END), "
+            "SUM(CASE WHEN l.kind = 'capture' THEN j.price_usd ELSE 0 END) "
+            f"FROM quota_ledger l JOIN jobs j ON j.id = l.job_id WHERE {' AND '.join(where)} "
+            "GROUP BY l.day, l.platform, l.workspace_id, l.user_id "
+            "ORDER BY l.day, l.platform, l.workspace_id, l.user_id",
+            *params,
+        )
+        return [UsageRow(*(_plain(r[i]) for i in range(10)), round(float(r[10] or 0), 2)) for r in rows]
+
+
+def _plain(value: Any) -> Any:
+    # SUM over a BIGINT is NUMERIC (a Decimal in Python); the counts and credits here are whole numbers.
+    return value if isinstance(value, str | int) or value is None else int(value)
