@@ -13,9 +13,9 @@ import sys
 import tempfile
 import time
 
-from benchmarks import ack, poller, quota, relay
+from benchmarks import ack, poller, quota, relay, scale
 
-BENCHMARKS = {"ack": ack.run, "quota": quota.run, "poller": poller.run, "relay": relay.run}
+BENCHMARKS = {"ack": ack.run, "quota": quota.run, "poller": poller.run, "relay": relay.run, "scale": scale.run}
 
 
 def main(argv: list[str] | None = None) -> int:

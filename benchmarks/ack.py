@@ -41,6 +41,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def bot_cpu(pid: int) -> float:
+    """CPU time of the bot: its process and, with --workers, every worker under it."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return cpu_seconds(pid) + sum(cpu_seconds(int(child)) for child in children)
+
+
 def raw_requests(port: int, response_url: str, first_user: int) -> list[str]:
     """1,000 signed `/video` commands as raw HTTP/1.1 requests, each from its own user."""
     requests = []
@@ -65,8 +71,13 @@ async def send_burst(port: int, requests: list[str], tmp: Path, fresh: bool) -> 
     return [seconds for _, seconds in answers]
 
 
-async def slack_path(tmp: Path) -> dict[str, list[float]]:
-    """The bot runs as its own process (as in production), the burst comes from another; this one plays Slack."""
+def status_posts(fake: FakeSlack) -> int:
+    """Status messages posted so far (each accepted command gets one, with its Block Kit)."""
+    return sum(1 for args in fake.args_of("chat.postMessage") if args.get("blocks"))
+
+
+async def slack_path(tmp: Path, workers: int = 1) -> dict[str, list[float]]:
+    """The bot runs as its own process(es) (as in production), the burst comes from another; this one plays Slack."""
     fake, minimax = await FakeSlack().start(), await FakeMiniMax(video=b"0").start()
     port = free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp / 'slack.db'}", "MEDIA_DIR": str(tmp / "videos"),
@@ -76,7 +87,7 @@ async def slack_path(tmp: Path) -> dict[str, list[float]]:
            "QUOTA_WORKSPACE_DAILY_CREDITS": "1000000000", "QUOTA_USER_MAX_IN_FLIGHT": "1000000",
            "LOG_LEVEL": "WARNING"}
     env.pop("SLACK_APP_TOKEN", None)
-    bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", env=env,
+    bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", "--workers", str(workers), env=env,
                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     results: dict[str, list[float]] = {}
     try:
@@ -89,15 +100,15 @@ async def slack_path(tmp: Path) -> dict[str, list[float]]:
                     await asyncio.sleep(0.1)
         # A running bot has served requests before: a first small burst warms its code paths.
         await send_burst(port, raw_requests(port, fake.response_url(), 10 * COUNT)[:WARM_UP], tmp, fresh=False)
-        await fake.wait_for(lambda: len(fake.args_of("chat.update")) >= WARM_UP, 60)
+        await fake.wait_for(lambda: status_posts(fake) >= WARM_UP, 60)
         for n, label in enumerate(("warm", "fresh")):
             requests = raw_requests(port, fake.response_url(), n * COUNT)
-            cpu_before = cpu_seconds(bot.pid)
+            cpu_before = bot_cpu(bot.pid)
             results[label] = await send_burst(port, requests, tmp, fresh=label == "fresh")
-            BURST[f"{label}_bot_cpu"] = cpu_seconds(bot.pid) - cpu_before
+            BURST[f"{label}_bot_cpu"] = bot_cpu(bot.pid) - cpu_before
             started = time.perf_counter()
             # Every command of the burst gets its status message before the next burst.
-            await fake.wait_for(lambda n=n: len(fake.args_of("chat.update")) >= WARM_UP + (n + 1) * COUNT, 300)
+            await fake.wait_for(lambda n=n: status_posts(fake) >= WARM_UP + (n + 1) * COUNT, 300)
             BURST[f"{label}_all_status"] = time.perf_counter() - started + max(results[label])
     finally:
         bot.send_signal(signal.SIGTERM)
@@ -155,11 +166,16 @@ async def run() -> list[Figure]:
     """Both paths, 1,000 requests each, all at once."""
     with tempfile.TemporaryDirectory() as tmp:
         slack = await slack_path(Path(tmp))
+        single = dict(BURST)
+        workers = await slack_path(Path(tmp) / "workers", workers=2)
+        two = dict(BURST)
         floor = await floor_path(Path(tmp))
         core = await core_path(Path(tmp))
     figures = []
     for label, values, target in (("slack_warm", slack["warm"], "p99 < 100 ms"),
-                                  ("slack_fresh", slack["fresh"], "p99 < 100 ms")):
+                                  ("slack_fresh", slack["fresh"], "p99 < 100 ms"),
+                                  ("slack_2_workers_warm", workers["warm"], "run --workers 2, one port"),
+                                  ("slack_2_workers_fresh", workers["fresh"], "run --workers 2, one port")):
         ms = [v * 1000 for v in values]
         figures += [Figure(f"{label}_ack_p50", percentile(ms, 50), "ms"),
                     Figure(f"{label}_ack_p99", percentile(ms, 99), "ms", target),
@@ -174,8 +190,10 @@ async def run() -> list[Figure]:
                 Figure("core_handle_reply_p99", percentile(ms, 99), "ms"),
                 Figure("core_handle_reply_max", max(ms), "ms", "1,000 at once, after their acks")]
     for label in ("warm", "fresh"):
-        figures += [Figure(f"slack_{label}_bot_cpu_during_burst", BURST[f"{label}_bot_cpu"], "s",
+        figures += [Figure(f"slack_{label}_bot_cpu_during_burst", single[f"{label}_bot_cpu"], "s",
                            "the bot process, until the last ack"),
-                    Figure(f"slack_{label}_all_status_messages", BURST[f"{label}_all_status"], "s",
-                           "until every command has its status message")]
+                    Figure(f"slack_{label}_all_status_messages", single[f"{label}_all_status"], "s",
+                           "until every command has its status message"),
+                    Figure(f"slack_2_workers_{label}_all_status_messages", two[f"{label}_all_status"], "s",
+                           "two workers on one database")]
     return figures

@@ -113,9 +113,11 @@ class JobQueries:
         if not changes:
             return job
         changes["updated_at"] = self._clock()
+        # Checked before anything is written: a status changes only through `transition`.
+        updated = job.replace(**changes)
         await self._write_one(f"UPDATE jobs SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
                               [*(column(v) for v in changes.values()), job.id])
-        return job.replace(**changes)
+        return updated
 
     async def active_jobs(self, platforms: Iterable[str] | None = None) -> list[Job]:
         """Every job not yet delivered, failed or expired, oldest first."""

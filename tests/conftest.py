@@ -94,3 +94,13 @@ async def open_test_store(store_url: str):
             await store.close()
         except Exception:
             pass
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say plainly, at the end of the run, when the PostgreSQL half of the store tests did not run."""
+    from tests.postgres import SKIP_REASON
+
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if SKIP_REASON in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(f"{SKIP_REASON} ({len(skipped)} test(s)); install the postgresql package "
+                                    "to run them", yellow=True, bold=True)

@@ -11,7 +11,7 @@ import pytest
 from bot.__main__ import main
 from bot.days import utc_day
 from bot.jobs import JobStatus
-from storage import SQLiteStore
+from storage import SQLiteStore, open_store
 from tests.test_store import make_job
 
 
@@ -25,8 +25,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-async def seed(path: Path, day: str) -> None:
-    store = await SQLiteStore.open(str(path / "bot.db"))
+async def seed(path: Path, day: str, url: str = "") -> None:
+    store = await open_store(url) if url else await SQLiteStore.open(str(path / "bot.db"))
     for n, (user, status) in enumerate([("u1", JobStatus.DELIVERED), ("u1", JobStatus.FAILED), ("u2", None)]):
         job = make_job(n, user=user, cost=n + 1)
         job = job.replace(price_usd=0.28, video_path=str(path / f"v{n}.mp4"))
@@ -106,3 +106,41 @@ def test_shell_admin_refused_without_write_access_to_the_database(env: Path, cap
     assert "Operator commands need write access" in capfd.readouterr().err
     with sqlite3.connect(env / "bot.db") as db:
         assert db.execute("SELECT daily_credits FROM quota_limits").fetchall() == [(5,)]
+
+
+def test_operator_commands_on_postgresql(env: Path, postgres_server, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """quota show/set, usage and prune answer from PostgreSQL as they do from SQLite; db backup points at pg_dump."""
+    import asyncio
+    import time
+
+    from tests.postgres import PASSWORD, PASSWORD_USER
+
+    day = utc_day(time.time())
+    asyncio.run(seed(env, day))  # the same jobs in SQLite, for the answers to compare with
+    url = postgres_server.new_database(owner=PASSWORD_USER).replace(
+        "postgresql://postgres@", f"postgresql://{PASSWORD_USER}:{PASSWORD}@")
+    asyncio.run(seed(env, day, url))
+    answers = {}
+    for name, database in (("sqlite", f"sqlite:///{env / 'bot.db'}"), ("postgres", url)):
+        monkeypatch.setenv("DATABASE_URL", database)
+        assert main(["quota", "set", "--platform", "fake", "--workspace", "w1", "--user", "u2", "8"]) == 0
+        assert main(["quota", "show", "--platform", "fake", "--workspace", "w1", "--user", "u2"]) == 0
+        assert main(["usage", "--csv"]) == 0
+        assert main(["usage"]) == 0
+        answers[name] = capsys.readouterr().out
+    assert answers["postgres"] == answers["sqlite"]
+    assert "user u2: 0 used, 3 held, 5 left of 8 today" in answers["postgres"]
+    assert f"{day},fake,w1,u1,2,1,1,1,0,2,0.28" in answers["postgres"]
+
+    # DATABASE_URL is still the PostgreSQL one.
+    assert main(["prune", "--older-than", "0", "--dry-run"]) == 0
+    assert "Would delete 2 file(s)" in capsys.readouterr().out
+    assert main(["db", "backup", str(env / "copy.db")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "pg_dump" in err and PASSWORD not in err
+    assert not (env / "copy.db").exists()
+    monkeypatch.setenv("DATABASE_URL", url.replace(f":{PASSWORD}@", ":wrong@"))
+    assert main(["quota", "show", "--platform", "fake", "--workspace", "w1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "DATABASE_URL" in err and "wrong" not in err

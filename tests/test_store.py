@@ -59,6 +59,19 @@ async def test_transition_guarded_against_table_and_stale_state(open_test_store)
     await store.close()
 
 
+async def test_a_status_never_changes_outside_a_transition(open_test_store) -> None:
+    store = await open_test_store()
+    job = make_job(1)
+    assert (await store.create_job(job, day=DAY, user_limit=5, workspace_limit=5)).ok
+    with pytest.raises(ValueError):
+        await store.update(job, status=JobStatus.DELIVERED, polls=9)
+    with pytest.raises(TypeError):
+        await store.update(job, no_such_column=1)
+    stored = await store.get_job(job.id)
+    assert (stored.status, stored.polls) == (JobStatus.QUEUED, 0)  # nothing written
+    assert (await store.update(job, polls=2)).polls == 2 and (await store.get_job(job.id)).polls == 2
+
+
 async def test_fifty_concurrent_requests_against_five_accept_five(open_test_store) -> None:
     store = await open_test_store()
     results = await asyncio.gather(

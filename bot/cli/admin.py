@@ -11,8 +11,9 @@ from dataclasses import astuple, fields
 
 from bot.config import Settings
 from bot.days import utc_day
-from bot.store import StoreUnavailable, UsageRow
-from storage import SQLiteStore
+from bot.store import Store, StoreUnavailable, UsageRow
+from storage import open_store
+from storage.copy import shown
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +45,7 @@ async def quota(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 await store.set_limit(args.platform, args.workspace, args.user, args.credits,
                                       set_by=f"shell:{_operator()}")
-            except sqlite3.OperationalError as exc:
+            except _write_errors(settings) as exc:
                 print(_no_write(settings, exc), file=sys.stderr)
                 return 1
             who = f"user {args.user}" if args.user else "the workspace"
@@ -90,15 +91,30 @@ async def usage(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _open(settings: Settings) -> SQLiteStore | None:
+async def _open(settings: Settings) -> Store | None:
     try:
-        return await SQLiteStore.open(settings.database_path)
+        return await open_store(settings.database_url)
     except (sqlite3.OperationalError, StoreUnavailable) as exc:
-        print(_no_write(settings, exc), file=sys.stderr)
+        if settings.database_kind == "postgresql":
+            print(exc, file=sys.stderr)  # one plain line naming DATABASE_URL, the password masked
+        else:
+            print(_no_write(settings, exc), file=sys.stderr)
         return None
 
 
+def _write_errors(settings: Settings) -> tuple[type[Exception], ...]:
+    """What a refused write raises on this backend (asyncpg is loaded only when a server is named)."""
+    if settings.database_kind == "postgresql":
+        import asyncpg
+
+        return (asyncpg.PostgresError,)
+    return (sqlite3.OperationalError,)
+
+
 def _no_write(settings: Settings, exc: Exception) -> str:
+    if settings.database_kind == "postgresql":
+        return (f"Cannot change the database at {shown(settings.database_url)} ({exc}). Operator commands need "
+                "write access to it: use the DATABASE_URL the bot runs with.")
     return (f"Cannot change the database at {settings.database_path} ({exc}). Operator commands need "
             "write access to it: run them as the user the bot runs as.")
 

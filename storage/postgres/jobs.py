@@ -107,9 +107,11 @@ class PgJobQueries(PgBase):
         if not changes:
             return job
         changes["updated_at"] = self._clock()
+        # Checked before anything is written: a status changes only through `transition`.
+        updated = job.replace(**changes)
         await self._execute(f"UPDATE jobs SET {_assignments(changes)} WHERE id = ${len(changes) + 1}",
                             *(column(v) for v in changes.values()), job.id)
-        return job.replace(**changes)
+        return updated
 
     async def active_jobs(self, platforms: Iterable[str] | None = None) -> list[Job]:
         """Every job not yet delivered, failed or expired, oldest first."""
