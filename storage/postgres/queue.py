@@ -5,11 +5,10 @@ from __future__ import annotations
 from bot.jobs import Job
 from bot.store import QueueEntry
 from storage.postgres.base import PgBase
-from storage.queue import FAIR_LINE_SQL
+from storage.queue import FAIR_LINE_SQL, POSITION_SQL
 from storage.rows import IN_FLIGHT
 
-# A job not (or no longer) waiting is told the back of the line (storage/queue.py's _POSITION_SQL).
-_POSITION_SQL = f"SELECT COALESCE(MAX(CASE WHEN id = $1 THEN place END), COUNT(*) + 1) FROM ({FAIR_LINE_SQL}) AS line"
+_POSITION_SQL = POSITION_SQL.replace(":id", "$1")
 
 
 class PgQueueQueries(PgBase):
