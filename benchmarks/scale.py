@@ -156,7 +156,9 @@ async def _one_run(server: object, fake_video: bytes, jobs: int, processes: int,
                 victim.wait()
                 # The dead process cannot change its rows any more: what it held is what it held at the kill.
                 rows = await db.fetch("SELECT id, (SELECT COALESCE(MAX(e.id), 0) FROM job_events e "
-                                      "WHERE e.job_id = jobs.id) AS last FROM jobs WHERE lease_owner LIKE $1",
+                                      "WHERE e.job_id = jobs.id) AS last FROM jobs WHERE lease_owner LIKE $1 "
+                                      # A job it had just finished has no later step to take over.
+                                      "AND status NOT IN ('delivered', 'failed', 'expired')",
                                       f"%:{victim.pid}:%")
                 killed = {r["id"]: r["last"] for r in rows}
             if done >= jobs:
