@@ -22,11 +22,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-from benchmarks.common import Figure
-from bot.ports import AttachmentRef, MessageRef, StatusView, ThreadRef, VideoPost
+from benchmarks.common import Figure, NullPort
+from bot.ports import MessageRef, ThreadRef, VideoPost
 
 JOBS = 10_000
 PROCESS_COUNTS = (1, 2, 4)
@@ -37,17 +36,13 @@ DEADLINE = 900.0  # seconds per run before the benchmark gives up on it
 # -- the worker: one bot process ---------------------------------------------------------------------
 
 
-class BenchPort:
+class BenchPort(NullPort):
     """A platform that takes every post at once: one line per post in this process's file."""
 
-    platform = "bench"
-
     def __init__(self, posts_dir: Path) -> None:
+        super().__init__("bench")
         self.posts_dir = posts_dir
         self._fd = os.open(posts_dir / f"{os.getpid()}.posts", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-
-    async def edit_status(self, ref: MessageRef, view: StatusView) -> None:
-        pass
 
     async def post_video(self, to: ThreadRef, video: VideoPost) -> MessageRef:
         os.write(self._fd, f"{video.job_id}\n".encode())  # one write: in the file even if SIGKILL follows
@@ -58,13 +53,6 @@ class BenchPort:
             if job_id in path.read_text().split():
                 return MessageRef(to.channel_id, f"{path.stem}-{job_id}")
         return None
-
-    async def notify(self, to: ThreadRef, user_id: str, text: str) -> None:
-        pass
-
-    async def fetch_attachment(self, att: AttachmentRef, max_bytes: int) -> AsyncIterator[bytes]:
-        if False:
-            yield b""
 
 
 async def _worker(posts_dir: Path) -> None:

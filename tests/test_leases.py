@@ -197,3 +197,23 @@ async def test_the_in_flight_cap_is_shared_by_every_process(pair_of) -> None:
     await a.drain()
     await b.drain()
     assert started == 2 and await pair.stores[0].count_in_flight() == 2
+
+
+async def test_a_lease_is_one_owners_until_it_runs_out(pair_of) -> None:
+    # The compare-and-set itself, as two processes racing for the same due job would meet it.
+    pair = await pair_of(ScriptedProvider())
+    job = await pair.add(1)
+    a, b = pair.stores
+    now = pair.clock()
+    assert await a.take_lease(job, "A", now + 30, now)
+    assert await a.take_lease(job, "A", now + 40, now)  # its owner may take it again (renewal)
+    assert not await b.take_lease(job, "B", now + 30, now)  # live: B is refused
+    moved = await a.transition(job, JobStatus.SUBMITTING)
+    assert not await b.take_lease(job, "B", now + 80, now + 50)  # a stale status never takes it
+    assert await b.take_lease(moved, "B", now + 80, now + 50)  # A's lease ran out at now + 40
+    assert await a.lease_of(job.id) == ("B", now + 80)
+    assert await a.renew_leases("A", [job.id], now + 99) == 0  # A no longer holds it
+    await b.release_lease(job.id, "A")  # only the owner can hand it back
+    assert (await a.lease_of(job.id))[0] == "B"
+    await b.release_lease(job.id, "B")
+    assert await a.lease_of(job.id) == (None, 0.0)
