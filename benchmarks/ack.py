@@ -10,6 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import uuid
 from pathlib import Path
 
 import httpx
@@ -52,7 +53,8 @@ def raw_requests(port: int, response_url: str, first_user: int) -> list[str]:
     requests = []
     for i in range(first_user, first_user + COUNT):
         body = urllib.parse.urlencode({"team_id": "T1", "channel_id": "C1", "user_id": f"U{i}", "command": "/video",
-                                       "text": f"scene {i}", "trigger_id": "t", "response_url": response_url})
+                                       "text": f"scene {i}", "trigger_id": uuid.uuid4().hex,
+                                       "response_url": response_url})
         headers = {**sign(body, SECRET), "Host": f"127.0.0.1:{port}", "Content-Length": str(len(body.encode()))}
         head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         requests.append(f"POST /slack/events HTTP/1.1\r\n{head}\r\n{body}")
@@ -121,6 +123,7 @@ async def slack_path(tmp: Path, workers: int = 1) -> dict[str, list[float]]:
 # The floor: aiohttp answering an empty 200 to the same requests, with nothing else to do.
 FLOOR_SERVER = """
 import sys
+import uuid
 from aiohttp import web
 async def answer(request):
     await request.read()

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import sys
 
+from pydantic import ValidationError
+
 from bot.cli import admin as admin_cli
 from bot.cli import checks as checks_cli
 from bot.cli import local, run
@@ -47,13 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def config_problem(exc: ValueError) -> str:
+    """A configuration error as one plain line naming the settings at fault, never their values."""
+    if isinstance(exc, ValidationError):
+        text = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                         for e in exc.errors(include_input=False, include_url=False))
+    else:
+        text = str(exc)
+    return " ".join(text.replace("Value error, ", "").split())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
     try:
         settings = local.load_settings()
-    except ValueError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError too
+        print(f"configuration error: {config_problem(exc)}", file=sys.stderr)
         return 2
     quiet = args.command != "run" and not args.verbose
     setup_logging(settings, quiet=quiet)

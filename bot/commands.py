@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from bot.ports import AttachmentRef, StatusView, ThreadRef
 
@@ -28,6 +30,7 @@ class CommandRequest:
     args: tuple[str, ...] = ()  # for admin: the action and its operands, ids already extracted
     upload_limit: int | None = None  # bytes the platform accepts per file here
     is_admin: bool = False
+    request_key: str | None = None  # the inbox key of the platform's payload: a replay maps to the same job
 
 
 @dataclass(frozen=True)
@@ -39,3 +42,17 @@ class Reply:
     ephemeral: bool = False
     job_id: str | None = None
     view: StatusView | None = None
+
+
+def request_to_json(req: CommandRequest) -> dict[str, Any]:
+    """The request as plain JSON values, to keep in the inbox."""
+    return dataclasses.asdict(req)
+
+
+def request_from_json(data: dict[str, Any]) -> CommandRequest:
+    """The request `request_to_json` kept."""
+    values = dict(data)
+    values["attachments"] = tuple(AttachmentRef(**a) for a in values.get("attachments") or ())
+    values["thread"] = ThreadRef(**values["thread"]) if values.get("thread") else None
+    values["args"] = tuple(values.get("args") or ())
+    return CommandRequest(**values)

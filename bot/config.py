@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,36 +18,65 @@ class Price:
     usd: float
 
 
+def header_problem(value: str) -> str | None:
+    """Why `value` cannot travel in an HTTP header (control characters, non-ASCII letters), or None."""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return "contains a line break or another control character"
+    if not value.isascii():
+        return "contains a non-ASCII character"
+    return None
+
+
+def _clean_secret(value: object) -> object:
+    """A secret without the whitespace pasting leaves around it; refused when a header cannot carry it."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    # The message names the problem, never the value: pydantic errors are printed at start-up,
+    # and a key sent anyway fails at every call as if the network were down.
+    if (problem := header_problem(value)) is not None:
+        raise ValueError(f"{problem}; set it again as one line of printable ASCII")
+    return value
+
+
+# Every token, key and secret: sent in headers (or signed with), so trimmed and checked on load.
+Secret = Annotated[SecretStr | None, BeforeValidator(_clean_secret)]
+
+
 class Settings(BaseSettings):
     """The bot's configuration; every field is documented in `.env.example`."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # Inputs stay out of validation errors: a rejected setting may be a key, and errors get printed.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False,
+                                      hide_input_in_errors=True)
 
     hailuo_provider: Literal["local", "minimax", "cloudflare"] = "local"
-    minimax_api_key: SecretStr | None = None
+    minimax_api_key: Secret = None
     minimax_base_url: str = "https://api.minimax.io"
     minimax_model: str = "MiniMax-Hailuo-2.3"
     cloudflare_account_id: str | None = None
-    cloudflare_api_token: SecretStr | None = None
+    cloudflare_api_token: Secret = None
     cloudflare_base_url: str = "https://api.cloudflare.com/client/v4"
 
     public_base_url: str | None = None
     callback_port: int = 8080
-    callback_secret: SecretStr | None = None
+    callback_secret: Secret = None
 
     database_url: str = "sqlite:///hailuo-bot.db"
     media_dir: Path = Path("./videos")
 
-    discord_token: SecretStr | None = None
+    discord_token: Secret = None
     discord_guild_ids: str = ""
     discord_api_base_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg/"
     discord_shard_count: int | None = Field(None, ge=1)
     discord_shard_ids: str = ""
 
-    slack_bot_token: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: Secret = None
+    slack_app_token: Secret = None
+    slack_signing_secret: Secret = None
     slack_port: int = 3000
     slack_api_url: str = "https://slack.com/api/"
 

@@ -1,4 +1,4 @@
-"""What an adapter is given: the core to ask, a supervisor for its tasks, and a place to register its port."""
+"""What an adapter is given: the core to ask, a supervisor, the inbox, and a place to register its port."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core import Core
+from bot.inbox import Inbox
 from bot.ports import ChatPort
 from bot.tasks import TaskSupervisor
 
@@ -18,3 +19,4 @@ class AdapterContext:
     supervisor: TaskSupervisor
     register: Callable[[str, ChatPort], None]  # make the platform's port the one the poller delivers through
     unregister: Callable[[str], None]
+    inbox: Inbox  # where an acknowledged command is recorded before its work starts

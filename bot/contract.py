@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -55,8 +56,12 @@ class VideoRequest:
         has_image = has_image or first_frame is not None
         if len(text) > MAX_PROMPT_CHARS:
             raise InvalidRequest(messages.PROMPT_TOO_LONG.format(limit=MAX_PROMPT_CHARS, got=len(text)))
+        if any(_is_surrogate(ch) for ch in text):
+            raise InvalidRequest(messages.PROMPT_NOT_TEXT)
         if any(_is_control(ch) for ch in text):
             raise InvalidRequest(messages.PROMPT_CONTROL_CHARS)
+        if text and not any(_is_visible(ch) for ch in text):
+            raise InvalidRequest(messages.PROMPT_INVISIBLE)
         if not text and not has_image:
             raise InvalidRequest(messages.PROMPT_REQUIRED)
         seconds = _parse_duration(duration)
@@ -98,6 +103,24 @@ class VideoRequest:
 def _is_control(ch: str) -> bool:
     # Newlines and tabs are ordinary in prompts; other control characters are not.
     return (ord(ch) < 32 and ch not in "\n\t") or 0x7F <= ord(ch) < 0xA0
+
+
+def _is_surrogate(ch: str) -> bool:
+    # A lone surrogate is what Python makes of bytes that are not UTF-8 (argv, surrogateescape); it
+    # cannot be encoded to send to the provider or shown back, so it never reaches a job.
+    return 0xD800 <= ord(ch) <= 0xDFFF
+
+
+# Letters that render as nothing although Unicode files them as letters or symbols (Hangul fillers,
+# the blank Braille pattern, the Mongolian vowel separator).
+_BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+# Spaces, format characters (zero-width space, joiners, word joiner, BOM) and marks that only combine.
+_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me", "Cs"})
+
+
+def _is_visible(ch: str) -> bool:
+    # A prompt of only invisible characters would be charged for a video of nothing the user typed.
+    return ch not in _BLANK_LOOKING and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
 
 
 def _parse_duration(value: int | str | None) -> int:

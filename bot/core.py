@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -66,6 +67,9 @@ class Core:
             The answer to show the member: a refusal in plain words (nothing charged), or the acceptance.
         """
         try:
+            if req.request_key and req.command in ("video", "regenerate") \
+                    and await self.store.get_job(job_id_for(req)) is not None:
+                return _already(job_id_for(req))  # a replayed command whose job was recorded before the crash
             if req.command == "video":
                 return await self._video(req, opener)
             if req.command == "regenerate":
@@ -102,7 +106,7 @@ class Core:
         usage = await self.answers.usage(req.platform, req.workspace_id, req.user_id)
         if cost > usage.user_left:
             return self._quota_refusal(cost, usage)
-        job_id = uuid.uuid4().hex[:12]
+        job_id = job_id_for(req)
         if req.attachments:
             if opener is not None:
                 await opener.busy()
@@ -121,7 +125,7 @@ class Core:
             return _refusal(refusal)
         if await frame_here(self.store, original.request, self.frames_dir) is None:
             return _refusal(messages.REGENERATE_IMAGE_GONE)
-        return await self._accept(req, original.request, uuid.uuid4().hex[:12], opener, regenerated_from=original.id)
+        return await self._accept(req, original.request, job_id_for(req), opener, regenerated_from=original.id)
 
     async def _accept(
         self, req: CommandRequest, request: VideoRequest, job_id: str, opener: StatusOpener | None,
@@ -142,6 +146,8 @@ class Core:
             workspace_limit=self.settings.quota_workspace_daily_credits,
             max_in_flight=self.settings.quota_user_max_in_flight, budget_usd=self.settings.budget_daily_usd,
         )
+        if reservation.refused_by == "duplicate":
+            return _already(job.id)  # the same command, replayed while this one was admitted: one job
         if not reservation.ok:
             if regenerated_from is None:
                 _discard(request)
@@ -217,6 +223,17 @@ class Core:
             log.warning("attachment fetch failed for %s: %s", req.user_id, type(exc).__name__)
             raise InvalidRequest(messages.IMAGE_FETCH_FAILED) from exc
         return b"".join(chunks)
+
+
+def job_id_for(req: CommandRequest) -> str:
+    """The id a new job gets: fixed by the platform's payload when there is one, so a replay finds it."""
+    if req.request_key:
+        return hashlib.sha256(req.request_key.encode()).hexdigest()[:12]
+    return uuid.uuid4().hex[:12]
+
+
+def _already(job_id: str) -> Reply:
+    return Reply(messages.ALREADY_ACCEPTED, job_id=job_id)
 
 
 def _refusal(text: str) -> Reply:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import logging
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from bot import messages
 from bot.jobs import Job, JobStatus
@@ -23,6 +27,44 @@ S = JobStatus
 MAX_VIDEO_BYTES = 2 * 1024**3
 RETRY_FIRST_SECONDS = 5.0  # the first delivery retry waits this long, doubling each time
 RETRY_MAX_SECONDS = 300.0
+DISK_ATTEMPTS = 3  # a full disk may be freed by the operator, so a few tries; then the job fails, refunded
+DISK_RETRY_SECONDS = 30.0  # the first wait after a local disk error, doubling each time
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+class LocalDiskError(Exception):
+    """Saving a video on this machine failed (disk full, read-only, no permission): never the provider's fault."""
+
+    def __init__(self, path: Path, exc: OSError) -> None:
+        self.path = path
+        self.errno = exc.errno
+        self.strerror = exc.strerror or str(exc)
+        self.errname = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+        super().__init__(f"{path}: {self.strerror} ({self.errname})")
+
+    @property
+    def full(self) -> bool:
+        """True when the disk (or the quota, or the file size limit) ran out of room."""
+        return self.errno in DISK_FULL_ERRNOS
+
+
+def open_part(path: Path) -> BinaryIO:
+    """Open a video's partial download for writing (tests put a full disk behind this)."""
+    return open(path, "wb")
+
+
+def folder_problem(folder: Path, *, create: bool = True) -> str | None:
+    """Why files cannot be written in `folder` (made first when `create`), or None when they can."""
+    try:
+        if create:
+            folder.mkdir(parents=True, exist_ok=True)
+        # A real write, not os.access: root passes access checks on a read-only mount or a full disk.
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-") as probe:
+            probe.write(b"x")
+            probe.flush()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 class Delivery:
@@ -64,6 +106,9 @@ class Delivery:
             job = await store.transition(job, S.SUCCEEDED, detail="post not found; posting again")
         try:
             path, size = await self._ensure_file(job)
+        except LocalDiskError as exc:
+            await self._disk_trouble(job, exc)
+            return
         except ProviderError as exc:
             await self._retry_or_fail(job, exc, permanent=exc.fault is not Fault.RETRY, reason=None)
             return
@@ -97,6 +142,20 @@ class Delivery:
         # and run() looks for it before posting again.
         await self.store.update(job, attempts=attempts, next_poll_at=self.clock() + delay)
 
+    async def _disk_trouble(self, job: Job, exc: LocalDiskError) -> None:
+        """This machine could not store the video: retry a few times (space may be freed), then fail refunded."""
+        tries = job.attempts + 1
+        fix = "free space on that disk" if exc.full else "make MEDIA_DIR writable by the bot"
+        if tries >= min(DISK_ATTEMPTS, self.attempts):
+            log.error("job %s: cannot save the video to %s: %s (errno %s %s); giving up after %d tries, refunded: %s",
+                      job.id, exc.path, exc.strerror, exc.errno, exc.errname, tries, fix)
+            await self.notices.fail(job, messages.DISK_FULL if exc.full else messages.DISK_UNWRITABLE, attempts=tries)
+            return
+        delay = DISK_RETRY_SECONDS * 2**job.attempts
+        log.error("job %s: cannot save the video to %s: %s (errno %s %s); %s. Trying again in %.0f s (try %d of %d)",
+                  job.id, exc.path, exc.strerror, exc.errno, exc.errname, fix, delay, tries, DISK_ATTEMPTS)
+        await self.store.update(job, attempts=tries, next_poll_at=self.clock() + delay)
+
     async def _ensure_file(self, job: Job) -> tuple[Path, int]:
         if job.video_path and Path(job.video_path).is_file():
             return Path(job.video_path), Path(job.video_path).stat().st_size
@@ -105,28 +164,56 @@ class Delivery:
             return final, final.stat().st_size
         if job.provider != self.provider.name:
             raise ProviderError(Fault.OPERATOR, "made by a video service the bot no longer uses")
-        await asyncio.to_thread(self.media_dir.mkdir, parents=True, exist_ok=True)
+        await _on_disk(self.media_dir, self.media_dir.mkdir, parents=True, exist_ok=True)
         part = final.with_suffix(".mp4.part")
-        state = TaskState(job.task_id or "", TaskStatus.SUCCESS, video_url=job.video_url)
-        size = 0
-        handle = await asyncio.to_thread(open, part, "wb")
         try:
-            async for chunk in self.provider.download(state):
+            size = await self._download(job, part)
+            await _on_disk(final, os.replace, part, final)
+        except BaseException:
+            # No partial file is ever kept: on a full disk it only takes the room others need, and
+            # the next try starts afresh.
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
+            raise
+        log.info("job %s: video saved (%d bytes)", job.id, size)
+        return final, size
+
+    async def _download(self, job: Job, part: Path) -> int:
+        """Stream the provider's video into `part`; local write errors raise LocalDiskError, the rest ProviderError."""
+        state = TaskState(job.task_id or "", TaskStatus.SUCCESS, video_url=job.video_url)
+        handle = await _on_disk(part, open_part, part)
+        stream = self.provider.download(state)
+        size = 0
+        try:
+            async for chunk in stream:
                 size += len(chunk)
                 if size > MAX_VIDEO_BYTES:
                     raise ProviderError(Fault.OPERATOR, "the video is larger than the bot accepts")
-                await asyncio.to_thread(handle.write, chunk)
-            await asyncio.to_thread(handle.flush)
-            await asyncio.to_thread(os.fsync, handle.fileno())
-        except ProviderError:
+                await _on_disk(part, handle.write, chunk)
+            await _on_disk(part, handle.flush)
+            await _on_disk(part, os.fsync, handle.fileno())
+        except (ProviderError, LocalDiskError):
             raise
         except Exception as exc:
             raise ProviderError(Fault.RETRY, f"download interrupted: {type(exc).__name__}") from exc
         finally:
-            await asyncio.to_thread(handle.close)
-        await asyncio.to_thread(os.replace, part, final)
-        log.info("job %s: video saved (%d bytes)", job.id, size)
-        return final, size
+            # Stop the provider's stream at once (a failed write leaves it mid-body), then the file:
+            # a close error after a failure adds nothing, and after success the fsync already spoke.
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
+            with contextlib.suppress(OSError):
+                handle.close()
+        return size
+
+
+async def _on_disk(path: Path, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a file operation off the event loop; its OSError is this machine's disk, said as LocalDiskError."""
+    try:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+    except OSError as exc:
+        raise LocalDiskError(path, exc) from exc
 
 
 async def _safely(awaitable: object) -> MessageRef | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Settings
+from bot.delivery import folder_problem
 from bot.providers.base import Fault, ProviderError
 from bot.providers.factory import make_provider
 from bot.providers.render import render_video
@@ -54,13 +55,10 @@ def provider_problem(settings: Settings, exc: ProviderError) -> str:
 
 async def _media(settings: Settings) -> Finding:
     media = Path(settings.media_dir)
-    try:
-        media.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=media):
-            pass
-    except OSError as exc:
-        return Finding("media", False, f"cannot write videos to {media} ({exc.strerror}). Fix its permissions "
-                                       "or set MEDIA_DIR.")
+    problem = await asyncio.to_thread(folder_problem, media)  # the same check `generate` makes before it starts
+    if problem is not None:
+        return Finding("media", False, f"cannot write videos to {media} ({problem}). Fix its permissions, free "
+                                       "some space, or set MEDIA_DIR.")
     return Finding("media", True, f"{media} is writable")
 
 

@@ -76,6 +76,7 @@ CHANNEL_NOT_ALLOWED = "Videos can't be made in this channel. Try one of: {channe
 COULD_NOT_START = "I could not start your video here. Nothing was charged; please try again."
 BLOCKED_TERM = "Your prompt contains a term this workspace does not allow (\u201c{term}\u201d). Please rephrase it."
 
+ALREADY_ACCEPTED = "That request was already accepted; its video is on the way."
 ACCEPTED = "Got it! Your video is queued ({cost} credit(s); {left} left today). I'll post it here when it's ready."
 STATUS_LABELS = {
     "queued": "Waiting for a slot",
@@ -156,3 +157,21 @@ ADMIN_USAGE_USER = "{user}: {delivered} delivered, {credits} credit(s), ${usd:.2
 ADMIN_QUOTA_USER = "{user}: {used} used, {held} held, {left} left of {limit} today."
 ADMIN_QUOTA_WORKSPACE = "This workspace: {used} used or held, {left} left of {limit} today."
 ADMIN_LOG_EMPTY = "No admin changes yet."
+
+# Local disk trouble is the bot's own machine, never the video service (issue 14).
+DISK_FULL = "The bot's server is out of disk space, so it could not save the finished video."
+DISK_UNWRITABLE = "The bot's server could not save the finished video to its disk."
+LOCAL_MEDIA_UNWRITABLE = (
+    "MEDIA_DIR: cannot write videos to {path} ({reason}). Fix its permissions, free some space, "
+    "or set MEDIA_DIR to a writable folder."
+)
+LOCAL_OUT_IS_DIR = "--out {path} is a folder; give a file name for the video, such as {path}/video.mp4."
+LOCAL_OUT_NO_FOLDER = "--out {path}: the folder {parent} does not exist."
+LOCAL_OUT_UNWRITABLE = "--out {path}: cannot write to the folder {parent} ({reason})."
+LOCAL_OUT_FAILED = "Could not write the video to {path} ({reason}); it is kept at {kept}."
+LOCAL_IMAGE_MISSING = "--image {path}: no such file."
+LOCAL_IMAGE_NOT_FILE = "--image {path} is not a regular file; give the path of a PNG, JPEG or WebP picture."
+PROMPT_NOT_TEXT = ("Your prompt is not valid text (it has bytes that are not UTF-8). "
+                   "Please type it again as plain text.")
+PROMPT_INVISIBLE = ("Your prompt has no visible text, only spaces or invisible characters. "
+                    "Please describe the video you want.")

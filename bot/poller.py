@@ -114,7 +114,7 @@ class Poller:
         self._wake.set()
 
     async def on_push(self, task_id: str, state: TaskState) -> bool:
-        """Apply a status the provider pushed; False when no job has this task id."""
+        """Poll the job a pushed status names at once (the push decides nothing); False for an unknown task."""
         job = await self.store.job_by_task(task_id)
         if job is None:
             return False

@@ -11,7 +11,7 @@ from typing import Any
 from bot import messages
 from bot.config import Settings
 from bot.frames import frame_here
-from bot.jobs import IllegalTransition, Job, JobStatus, allowed
+from bot.jobs import Job, JobStatus, allowed
 from bot.metrics import Metrics
 from bot.notices import Notices, failure_reason
 from bot.providers.base import Fault, Provider, ProviderError, TaskLost, TaskState, TaskStatus
@@ -141,18 +141,15 @@ class ProviderSteps:
                 await self.notices.show(job, only_if_pending=True)
 
     async def on_push(self, job: Job, state: TaskState) -> None:
-        """Apply a status the provider pushed about a job this process holds."""
+        """Poll a job at once because the provider pushed news of it; the push itself decides nothing."""
         if job.status.terminal or not job.status.at_provider:
             return
-        try:
-            if state.status is TaskStatus.SUCCESS:
-                # The push carries no download address: poll at once to fetch it.
-                await self.store.update(job, next_poll_at=self.clock())
-                self.wake()
-            else:
-                await self.apply(job, state)
-        except IllegalTransition:
-            pass
+        # Anyone who learns the callback URL can push, so a push is only a hint: what the job becomes
+        # (and whether it is refunded) is settled by the provider's own status endpoint.
+        log.info("job %s: pushed status %s; polling the provider now", job.id, state.status.name.lower())
+        if job.next_poll_at > self.clock():
+            await self.store.update(job, next_poll_at=self.clock())
+        self.wake()
 
     async def trouble(self, job: Job, exc: ProviderError, *, back_to: JobStatus | None, sent: bool = False) -> None:
         """A provider error: retry later (back in line when `back_to` is QUEUED), or fail the job."""

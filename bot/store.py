@@ -6,7 +6,7 @@ wiring in `bot/cli/` opens the implementation DATABASE_URL names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,10 +22,22 @@ class Reservation:
     """The outcome of trying to reserve credits for a new job."""
 
     ok: bool
-    refused_by: str | None = None  # "user", "workspace", "in_flight" or "budget"
+    refused_by: str | None = None  # "user", "workspace", "in_flight", "budget" or "duplicate"
     limit: int = 0
     used: int = 0
     spent_usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """An acknowledged command, kept as the platform sent it until it has become a job or an answer."""
+
+    key: str  # fixed by the platform: a resend carries the same key
+    platform: str
+    kind: str
+    payload: str  # the verified payload, as JSON
+    received_at: float
+    attempts: int = 1
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,20 @@ class Store(Protocol):
         """A first frame's bytes, or None when it was never kept or has been pruned."""
     async def drop_frame(self, name: str) -> None:
         """Forget a first frame (pruning)."""
+    # -- the inbox of acknowledged commands
+    async def inbox_add(self, items: Sequence[InboxItem], owner: str, until: float) -> list[bool]:
+        """Record every item not seen before, in one transaction; for each, whether it was new."""
+    async def inbox_done(self, key: str) -> None:
+        """The item has become a job or an answer: never replay it."""
+    async def inbox_renew(self, owner: str, until: float) -> None:
+        """Extend this process's leases on everything it is still handling."""
+    async def inbox_release(self, owner: str) -> None:
+        """Hand back what this process leaves unfinished."""
+    async def inbox_claim(self, owner: str, platforms: Iterable[str], now: float, until: float,
+                          limit: int = 100) -> list[InboxItem]:
+        """Take over unfinished items whose lease has run out, oldest first."""
+    async def inbox_prune(self, before: float) -> int:
+        """Forget done items received before `before`."""
     # -- quota and admin
     async def usage(self, platform: str, workspace_id: str, user_id: str, *, day: str, user_limit: int,
                     workspace_limit: int) -> QuotaUsage:

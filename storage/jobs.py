@@ -39,6 +39,9 @@ class JobQueries:
     ) -> Reservation:
         """Check every limit and, if all hold, reserve the job's cost and record it, in one transaction."""
         async with self._write() as db:
+            # A job id derived from an inbox key arrives twice when a command is replayed: record it once.
+            if await db.execute_fetchall("SELECT 1 FROM jobs WHERE id = ?", (job.id,)):
+                return Reservation(ok=False, refused_by="duplicate")
             reservation = await check_limits(db, job, day=day, user_limit=user_limit, workspace_limit=workspace_limit,
                                              max_in_flight=max_in_flight, budget_usd=budget_usd)
             if not reservation.ok:

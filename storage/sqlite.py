@@ -18,6 +18,7 @@ import aiosqlite
 from bot.store import StoreUnavailable
 from storage.admin import AdminQueries
 from storage.frames import FrameQueries
+from storage.inbox import InboxQueries
 from storage.jobs import JobQueries
 from storage.leases import LeaseQueries
 from storage.queue import QueueQueries
@@ -30,8 +31,8 @@ __all__ = ["BUSY_TIMEOUT_MS", "SQLiteStore"]
 BUSY_TIMEOUT_MS = 30_000
 
 
-class SQLiteStore(JobQueries, LeaseQueries, FrameQueries, QuotaQueries, QueueQueries, ReportQueries, SchemaQueries,
-                  AdminQueries):
+class SQLiteStore(JobQueries, LeaseQueries, FrameQueries, InboxQueries, QuotaQueries, QueueQueries, ReportQueries,
+                  SchemaQueries, AdminQueries):
     """Persistence for jobs and quotas on one aiosqlite connection."""
 
     def __init__(self, db: aiosqlite.Connection, clock: Any = time.time) -> None:

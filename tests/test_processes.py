@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,7 @@ class Pair:
     async def ask(self, user: str, port: int | None = None) -> None:
         body = urllib.parse.urlencode({"team_id": "T1", "channel_id": "C1", "user_id": user, "command": "/video",
                                        "text": f"scene for {user}", "response_url": self.slack.response_url(),
-                                       "trigger_id": "t"})
+                                       "trigger_id": uuid.uuid4().hex})
         async with httpx.AsyncClient() as http:
             answer = await http.post(f"http://127.0.0.1:{port or self.web_port}/slack/events", content=body,
                                      headers=sign(body, SECRET), timeout=10)

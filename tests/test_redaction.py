@@ -6,6 +6,7 @@ import asyncio
 import signal
 import sys
 import urllib.parse
+import uuid
 from pathlib import Path
 
 import httpx
@@ -35,7 +36,8 @@ async def test_no_secret_in_the_logs_of_a_running_bot(tmp_path: Path) -> None:
     try:
         await discord.wait_for(lambda: discord.commands, 60)
         body = urllib.parse.urlencode({"team_id": "T1", "channel_id": "C1", "user_id": "U1", "command": "/video",
-                                       "text": "a heron", "response_url": slack.response_url(), "trigger_id": "t"})
+                                       "text": "a heron", "response_url": slack.response_url(),
+                                   "trigger_id": uuid.uuid4().hex})
         async with httpx.AsyncClient() as http:
             for _ in range(100):
                 try:

@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 import sys
 import urllib.parse
+import uuid
 from pathlib import Path
 
 import httpx
@@ -42,7 +43,7 @@ class Drill:
     async def ask(self, user: str) -> None:
         body = urllib.parse.urlencode({"team_id": "T1", "channel_id": "C1", "user_id": user, "command": "/video",
                                        "text": f"scene for {user}", "response_url": self.slack.response_url(),
-                                       "trigger_id": "t"})
+                                       "trigger_id": uuid.uuid4().hex})
         async with httpx.AsyncClient() as http:
             for _ in range(300):
                 try:

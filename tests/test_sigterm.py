@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import sys
 import urllib.parse
+import uuid
 from pathlib import Path
 
 import httpx
@@ -35,7 +36,8 @@ async def test_sigterm_mid_upload_then_restart_delivers_once(tmp_path: Path) -> 
     port = free_port()
     first = await start_bot(tmp_path, slack, port)
     body = urllib.parse.urlencode({"team_id": "T1", "channel_id": "C1", "user_id": "U1", "command": "/video",
-                                   "text": "a heron", "response_url": slack.response_url(), "trigger_id": "t"})
+                                   "text": "a heron", "response_url": slack.response_url(),
+                                   "trigger_id": uuid.uuid4().hex})
     async with httpx.AsyncClient() as http:
         for _ in range(200):
             try:

@@ -9,6 +9,7 @@ import json
 import socket
 import time
 import urllib.parse
+import uuid
 from pathlib import Path
 
 import av
@@ -76,7 +77,7 @@ class Bot:
     async def slash(self, text: str, user: str = "U1", channel: str = "C1") -> httpx.Response:
         form = {"token": "legacy", "team_id": "T1", "team_domain": "fake", "channel_id": channel, "user_id": user,
                 "user_name": user.lower(), "command": "/video", "text": text, "api_app_id": "A1",
-                "response_url": self.fake.response_url(), "trigger_id": "1.2.abc"}
+                "response_url": self.fake.response_url(), "trigger_id": uuid.uuid4().hex}
         return await self.send(urllib.parse.urlencode(form))
 
     async def interactive(self, payload: dict) -> httpx.Response:
@@ -242,7 +243,7 @@ async def test_regenerate_limited_to_the_requester_and_works_after_a_restart(tmp
 
     def click(user: str) -> dict:
         return {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": user, "team_id": "T1"},
-                "api_app_id": "A1", "trigger_id": "1.2.x", "channel": {"id": "C1"},
+                "api_app_id": "A1", "trigger_id": uuid.uuid4().hex, "channel": {"id": "C1"},
                 "container": {"type": "message", "channel_id": "C1", "message_ts": "1"},
                 "message": {"type": "message", "ts": "1", "thread_ts": job.thread_id},
                 "actions": [{"type": "button", "action_id": "hailuo_regenerate", "value": job.id,
@@ -271,7 +272,7 @@ async def test_socket_mode_acks_the_envelope_and_delivers(tmp_path: Path, fake: 
             await fake.wait_for(lambda: fake._ws is not None)
             envelope = await fake.send_envelope("slash_commands", {
                 "team_id": "T1", "channel_id": "C1", "user_id": "U1", "command": "/video", "text": "snowfall",
-                "response_url": fake.response_url(), "trigger_id": "1.2.abc", "api_app_id": "A1"})
+                "response_url": fake.response_url(), "trigger_id": uuid.uuid4().hex, "api_app_id": "A1"})
             ack = await fake.wait_ack(envelope)
             assert ack["envelope_id"] == envelope
             await fake.wait_for(lambda: any("size" in u for u in fake.uploads.values()), 30)

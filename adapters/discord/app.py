@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 from typing import Any
 
@@ -12,10 +14,13 @@ from discord import app_commands
 
 from adapters.discord import translate as t
 from adapters.discord.answer import DEFER_AFTER, InteractionAnswer
+from adapters.discord.inbox import RawInteractions, rebuild
 from adapters.discord.port import DiscordPort, RegenerateButton
-from bot.commands import CommandRequest
+from bot.commands import CommandRequest, request_from_json, request_to_json
 from bot.config import Settings
 from bot.context import AdapterContext
+from bot.inbox import InboxUnavailable
+from bot.store import InboxItem
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +28,7 @@ DEFAULT_API = "https://discord.com/api/v10"
 DEFAULT_GATEWAY = "wss://gateway.discord.gg/"
 NO_IMAGE = "That message has no image I can animate. Pick a message with a PNG, JPEG or WebP picture."
 READY_TIMEOUT = 60.0
+NOT_RECORDED = "I could not take that request just now (my database did not answer). Please try again."
 
 
 class AnimateModal(discord.ui.Modal, title="Animate image"):
@@ -52,6 +58,7 @@ class _Hooks:
     def _prepare(self, adapter: DiscordAdapter) -> None:
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)  # type: ignore[arg-type]
+        adapter.raw.install(self)  # type: ignore[arg-type]
 
     async def setup_hook(self) -> None:
         self.adapter.register(self.tree)
@@ -99,6 +106,7 @@ class DiscordAdapter:
         self.settings = settings
         self.ctx = ctx
         self.client: HailuoClient | ShardedHailuoClient | None = None
+        self.raw = RawInteractions()
 
     async def start(self) -> None:
         """Log in (a bad token fails here, plainly), connect the gateway, register the port."""
@@ -124,9 +132,11 @@ class DiscordAdapter:
             await self.aclose()
             raise
         log.info("Discord connected as %s", self.client.user)
+        self.ctx.inbox.serve(t.PLATFORM, self._replay)
 
     async def aclose(self) -> None:
         """Close the gateway and HTTP sessions."""
+        self.ctx.inbox.unserve(t.PLATFORM)
         self.ctx.unregister(t.PLATFORM)
         if self.client is not None:
             await self.client.close()
@@ -195,7 +205,33 @@ class DiscordAdapter:
                                 is_admin=t.is_admin(interaction.permissions.value), **extra)
 
     async def start_video(self, interaction: discord.Interaction, req: CommandRequest) -> None:
-        """One call to the core; the interaction is answered by the core's progress (see InteractionAnswer)."""
+        """Record the interaction, then one call to the core, answered by its progress (see InteractionAnswer)."""
+        key = f"discord:{interaction.id}"
+        req = dataclasses.replace(req, request_key=key)
+        raw = self.raw.pop(interaction.id)
+        if raw is None:  # not from the gateway (nothing to replay it from): handled without a record
+            await self._video(interaction, req)
+            return
+        try:
+            fresh = await self.ctx.inbox.record(t.PLATFORM, "interaction", key,
+                                                {"interaction": raw, "request": request_to_json(req)})
+        except InboxUnavailable:
+            await InteractionAnswer(interaction).refuse(NOT_RECORDED)
+            return
+        if fresh:  # else the gateway delivered it twice: the first one answers it
+            await self.ctx.inbox.run(key, lambda: self._video(interaction, req))
+
+    async def _replay(self, item: InboxItem) -> None:
+        """Finish an interaction a process acknowledged (deferred) and then died on."""
+        payload = json.loads(item.payload)
+        interaction = rebuild(self.client, payload["interaction"])  # type: ignore[arg-type]
+        try:
+            await self._video(interaction, request_from_json(payload["request"]))
+        except discord.HTTPException as exc:
+            # The interaction's token has expired (15 min): an accepted job is delivered in the channel anyway.
+            log.warning("a replayed interaction could not be answered (%s)", exc.code)
+
+    async def _video(self, interaction: discord.Interaction, req: CommandRequest) -> None:
         answer = InteractionAnswer(interaction)
         task = self.ctx.supervisor.start(self.ctx.core.handle(req, answer), name=f"discord-{interaction.id}")
         done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)

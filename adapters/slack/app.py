@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,12 +26,16 @@ from bot.commands import CommandRequest
 from bot.config import Settings
 from bot.context import AdapterContext
 from bot.contract import InvalidRequest
+from bot.inbox import InboxUnavailable
+from bot.store import InboxItem
 
 log = logging.getLogger(__name__)
 
 Tell = Callable[[str], Awaitable[Any]]
 MALFORMED = "Slack sent that request without some of its parts. Please try again."
 NO_IMAGE = "That message has no image I can animate. Pick a message with a PNG, JPEG or WebP picture."
+NOT_RECORDED = "I could not take that request just now (my database did not answer). Please try again."
+FORM_EXPIRED = "The bot restarted before your form could open. Please run the command again."
 
 
 class SlackAdapter:
@@ -57,7 +62,11 @@ class SlackAdapter:
 
         # Authorisation from the one auth.test made at start-up: otherwise a burst of first requests
         # would each call auth.test before bolt's own cache fills.
-        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult | None:
+            # A request from a workspace this token does not belong to is not ours to answer (or charge).
+            if team_id and self._auth.team_id and team_id != self._auth.team_id:
+                log.warning("a request from workspace %s, where this bot is not installed; refused", team_id)
+                return None
             return self._auth
 
         # Each listener acknowledges and queues its work on `self.later`, then returns: bolt can answer
@@ -93,6 +102,7 @@ class SlackAdapter:
                                      bot_token=self.client.token)
         self.ctx.register(t.PLATFORM, self.port)
         self.later.start()
+        self.ctx.inbox.serve(t.PLATFORM, self._replay)
         if self.socket_mode:
             app_token = self.settings.slack_app_token.get_secret_value()  # type: ignore[union-attr]
             self._handler = AsyncSocketModeHandler(self.app, app_token, web_client=self.client)
@@ -100,7 +110,7 @@ class SlackAdapter:
             log.info("Slack connected through Socket Mode")
         else:
             secret = self.settings.slack_signing_secret.get_secret_value()  # type: ignore[union-attr]
-            front = SlackFront(self.app, secret, self.take_command, self.later)
+            front = SlackFront(self.app, secret, self.command, self.later.arrived, self._auth.team_id)
             self._runner = web.AppRunner(front.web_app("/slack/events"), access_log=None)
             await self._runner.setup()
             await web.TCPSite(self._runner, "0.0.0.0", self.settings.slack_port, backlog=1024,
@@ -113,6 +123,7 @@ class SlackAdapter:
             await self._handler.close_async()
         if self._runner is not None:
             await self._runner.cleanup()
+        self.ctx.inbox.unserve(t.PLATFORM)
         if not await self.later.drain(self.settings.shutdown_grace_seconds):
             log.warning("stopping with %d acknowledged Slack requests not yet handled", self.later.waiting)
         await self.later.aclose()
@@ -120,9 +131,23 @@ class SlackAdapter:
         await self.port.aclose()
         await self._session.close()
 
-    # -- listeners: each acknowledges first, then works --------------------------------
+    # -- listeners: each records, acknowledges, then works ---------------------------------
 
-    def take_command(self, body: dict[str, Any]) -> tuple[dict[str, Any] | None, Work | None]:
+    async def command(self, form: dict[str, Any]) -> dict[str, Any] | None:
+        """A `/video` command: parsed, recorded and queued; what its acknowledgement says."""
+        key = t.inbox_key(form)
+        answer, work = self.take_command(form, key)
+        if work is None:
+            return answer  # the acknowledgement is the whole answer: nothing to record
+        try:
+            if await self.ctx.inbox.record(t.PLATFORM, "command", key, form):
+                self.later.put(lambda: self.ctx.inbox.run(key, work), urgent=t.opens_form(form))
+        except InboxUnavailable:
+            return {"response_type": "ephemeral", "text": NOT_RECORDED}
+        return answer
+
+    def take_command(self, body: dict[str, Any], key: str | None = None
+                     ) -> tuple[dict[str, Any] | None, Work | None]:
         """Parse a `/video` command once: what its acknowledgement says, and the work that follows it."""
         try:
             req = t.slash_request(body)
@@ -139,40 +164,66 @@ class SlackAdapter:
 
         async def work() -> None:
             if req is None:
-                await self.client.views_open(trigger_id=body["trigger_id"], view=t.modal_view({"channel": channel}))
+                try:
+                    await self.client.views_open(trigger_id=body["trigger_id"],
+                                                 view=t.modal_view({"channel": channel}))
+                except SlackApiError:
+                    await tell(FORM_EXPIRED)  # a trigger lives 3 s: replayed after a restart, it is gone
             elif req.command == "admin":
                 # Checked here, on the server side, from Slack's own roles: never trusted from the request.
                 admin = dataclasses.replace(req, is_admin=await self._is_admin(req.user_id))
                 await tell((await self.ctx.core.handle(admin)).text)
             else:
-                await self._ask(req, None, tell)
+                await self._ask(req, None, tell, key)
 
         return None, work
 
+    async def _admit(self, kind: str, body: dict[str, Any], work: Callable[[str], Awaitable[object]], *,
+                     urgent: bool = False) -> None:
+        """Record an acknowledged payload and queue its work; a resend is dropped here."""
+        key = t.inbox_key(body)
+        try:
+            fresh = await self.ctx.inbox.record(t.PLATFORM, kind, key, body)
+        except InboxUnavailable:
+            log.error("a Slack %s could not be recorded; not handled", kind)
+            return
+        if fresh:
+            self.later.put(lambda: self.ctx.inbox.run(key, lambda: work(key)), urgent=urgent)
+
+    async def _replay(self, item: InboxItem) -> None:
+        """Do the work of a payload another process (or this one, before a restart) acknowledged."""
+        body = json.loads(item.payload)
+        if item.kind == "command":
+            _, work = self.take_command(body, item.key)
+            if work is not None:
+                await work()
+            return
+        run = {"view": self._modal, "mention": self._mention, "shortcut": self._shortcut,
+               "regenerate": self._regenerate}[item.kind]
+        await run(body, item.key)
+
     async def _on_command(self, ack, body: dict[str, Any]) -> None:
-        answer, work = self.take_command(body)
-        await ack(**(answer or {}))
-        if work is not None:
-            self.later.put(work, urgent=t.opens_form(body))
+        await ack(**(await self.command(body) or {}))
 
     async def _on_modal(self, ack, body: dict[str, Any]) -> None:
+        await self._admit("view", body, lambda key: self._modal(body, key))
         await ack()
-        self.later.put(lambda: self._modal(body))
 
-    async def _modal(self, body: dict[str, Any]) -> None:
+    async def _modal(self, body: dict[str, Any], key: str | None = None) -> None:
         try:
             req, meta = t.modal_request(body)
         except (KeyError, TypeError, AttributeError, ValueError):
             log.warning("a form submission without its fields; ignored")
             return
         thread = meta.get("thread")
-        await self._ask(req, thread, self._ephemeral(req.channel_id, req.user_id, thread))
+        await self._ask(req, thread, self._ephemeral(req.channel_id, req.user_id, thread), key)
 
-    async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+    async def _on_mention(self, body: dict[str, Any]) -> None:
         # Bolt acknowledges events itself once this returns.
-        self.later.put(lambda: self._mention(event, body))
+        await self._admit("mention", body, lambda key: self._mention(body, key))
 
-    async def _mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+    async def _mention(self, body: dict[str, Any], key: str | None = None) -> None:
+        event = body["event"]
         thread = event.get("thread_ts") or event["ts"]
         tell = self._ephemeral(event["channel"], event["user"], thread)
         try:
@@ -180,28 +231,32 @@ class SlackAdapter:
         except InvalidRequest as exc:
             await tell(str(exc))
             return
-        await self._ask(req, thread, tell)
+        await self._ask(req, thread, tell, key)
 
     async def _on_shortcut(self, ack, body: dict[str, Any]) -> None:
+        await self._admit("shortcut", body, lambda key: self._shortcut(body, key), urgent=True)
         await ack()
-        self.later.put(lambda: self._shortcut(body), urgent=True)
 
-    async def _shortcut(self, body: dict[str, Any]) -> None:
+    async def _shortcut(self, body: dict[str, Any], key: str | None = None) -> None:
         message = body.get("message") or {}
         channel = (body.get("channel") or {}).get("id", "")
+        tell = self._ephemeral(channel, body["user"]["id"], None)
         file = t.image_file(message)
         if file is None:
-            await self._ephemeral(channel, body["user"]["id"], None)(NO_IMAGE)
+            await tell(NO_IMAGE)
             return
         keep = {k: file.get(k) for k in ("id", "name", "mimetype", "size", "url_private_download", "url_private")}
         meta = {"channel": channel, "thread": message.get("thread_ts") or message.get("ts"), "file": keep}
-        await self.client.views_open(trigger_id=body["trigger_id"], view=t.modal_view(meta, chosen=keep))
+        try:
+            await self.client.views_open(trigger_id=body["trigger_id"], view=t.modal_view(meta, chosen=keep))
+        except SlackApiError:
+            await tell(FORM_EXPIRED)
 
     async def _on_regenerate(self, ack, body: dict[str, Any]) -> None:
+        await self._admit("regenerate", body, lambda key: self._regenerate(body, key))
         await ack()
-        self.later.put(lambda: self._regenerate(body))
 
-    async def _regenerate(self, body: dict[str, Any]) -> None:
+    async def _regenerate(self, body: dict[str, Any], key: str | None = None) -> None:
         user = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
         req = CommandRequest(platform=t.PLATFORM, workspace_id=body.get("team", {}).get("id", ""),
@@ -209,15 +264,17 @@ class SlackAdapter:
                              command="regenerate", job_id=body["actions"][0]["value"],
                              is_admin=await self._is_admin(user))
         thread = (body.get("message") or {}).get("thread_ts")
-        await self._ask(req, None, self._ephemeral(channel, user, thread))
+        await self._ask(req, None, self._ephemeral(channel, user, thread), key)
 
     async def _ignore(self, body: dict[str, Any]) -> None:
         """Plain channel messages need no answer (listening keeps bolt from warning about them)."""
 
     # -- the shared path ------------------------------------------------------------------
 
-    async def _ask(self, req: CommandRequest, thread: str | None, tell: Tell) -> None:
+    async def _ask(self, req: CommandRequest, thread: str | None, tell: Tell, key: str | None = None) -> None:
         """One call to the core; an accepted video's status message is posted through ChannelStatus."""
+        if key is not None:
+            req = dataclasses.replace(req, request_key=key)
         opener = ChannelStatus(self.client, req.channel_id, thread, self.bot_name)
         reply = await self.ctx.core.handle(req, opener)
         if not reply.ok or reply.job_id is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -14,14 +14,12 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack.backlog import AfterAck, Work
-from adapters.slack.translate import opens_form
-
 log = logging.getLogger(__name__)
 
-# A slash command parsed once: what its acknowledgement says (a message dict, or None for a plain
-# 200), and the work that follows it (None when the acknowledgement is the whole answer).
-TakeCommand = Callable[[dict[str, Any]], "tuple[dict[str, Any] | None, Work | None]"]
+# A slash command parsed, recorded and queued: what its acknowledgement says (a message dict, or
+# None for a plain 200).
+TakeCommand = Callable[[dict[str, Any]], Awaitable["dict[str, Any] | None"]]
+OTHER_WORKSPACE = "This bot is not set up for this workspace."
 MAX_BODY = 1024 * 1024  # Slack's payloads are a few kB; a view submission with blocks stays far below this
 
 
@@ -35,11 +33,13 @@ class SlackFront:
     "payload".) Everything else (events, buttons, modals) goes through bolt as it comes.
     """
 
-    def __init__(self, app: AsyncApp, signing_secret: str, take: TakeCommand, later: AfterAck) -> None:
+    def __init__(self, app: AsyncApp, signing_secret: str, take: TakeCommand, arrived: Callable[[], None],
+                 team_id: str | None) -> None:
         self.app = app
         self.verifier = SignatureVerifier(signing_secret)
         self.take = take
-        self.later = later
+        self.arrived = arrived
+        self.team_id = team_id
 
     def web_app(self, path: str = "/slack/events") -> web.Application:
         """The aiohttp application serving `path`."""
@@ -49,26 +49,51 @@ class SlackFront:
 
     async def handle(self, request: web.Request) -> web.Response:
         """One request from Slack."""
-        self.later.arrived()
+        self.arrived()
         raw = await request.read()
         try:
             body = raw.decode()
         except UnicodeDecodeError:
             return web.Response(status=400)
         headers = request.headers
-        if not self.verifier.is_valid(body, headers.get("X-Slack-Request-Timestamp", "0"),
-                                      headers.get("X-Slack-Signature", "")):
+        if not self._signed(body, headers):
             return web.json_response({"error": "invalid request"}, status=401)
         form = _slash_command(body, headers.get("Content-Type", ""))
         if form is None:
+            if _undecodable_payload(body, headers.get("Content-Type", "")):
+                return web.Response(status=400)  # bolt's own parser would fail on it with a 500
             bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(headers))
             return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
-        answer, work = self.take(form)
-        if work is not None:
-            self.later.put(work, urgent=opens_form(form))
+        if self.team_id and form.get("team_id") != self.team_id:
+            # Signed by this app, but from a workspace this bot's token does not belong to.
+            log.warning("a /video from workspace %s, where this bot is not installed; refused", form.get("team_id"))
+            return web.json_response({"response_type": "ephemeral", "text": OTHER_WORKSPACE})
+        answer = await self.take(form)
         if answer is not None:
             return web.Response(text=json.dumps(answer), content_type="application/json")
         return web.Response()
+
+
+    def _signed(self, body: str, headers: Any) -> bool:
+        # A timestamp that is not a number is as bad as a wrong signature (the verifier would raise on it).
+        timestamp = headers.get("X-Slack-Request-Timestamp", "")
+        if not timestamp.isascii() or not timestamp.isdigit():
+            return False
+        return self.verifier.is_valid(body, timestamp, headers.get("X-Slack-Signature", ""))
+
+
+def _undecodable_payload(body: str, content_type: str) -> bool:
+    """True for an interactive request whose `payload` is not JSON: a bad request, not a server error."""
+    if not content_type.startswith("application/x-www-form-urlencoded") or body.startswith("{"):
+        return False
+    payload = dict(parse_qsl(body, keep_blank_values=True)).get("payload")
+    if payload is None:
+        return False
+    try:
+        json.loads(payload)
+    except ValueError:
+        return True
+    return False
 
 
 def _slash_command(body: str, content_type: str) -> dict[str, str] | None:

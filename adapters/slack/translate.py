@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -31,6 +32,15 @@ def unescape(text: str) -> str:
 def admin_args(text: str) -> tuple[str, ...]:
     """`quota set 20 <@U1|al>` -> ("quota", "set", "20", "U1"): mentions become ids."""
     return tuple(_REF.sub(lambda m: m.group(1), word) for word in text.split())
+
+
+def inbox_key(body: dict[str, Any]) -> str:
+    """What a resend of this payload carries again: its trigger_id, else its event_id, else its content."""
+    if trigger := body.get("trigger_id"):
+        return f"slack:trigger:{trigger}"
+    if event := body.get("event_id"):
+        return f"slack:event:{event}"
+    return "slack:body:" + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def opens_form(body: dict[str, Any]) -> bool:

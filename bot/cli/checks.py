@@ -10,14 +10,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.config import Settings
+import httpx
+
+from bot.config import Settings, header_problem
 from bot.doctor import Finding, PlatformCheck, diagnose, provider_problem
 from bot.providers.base import ProviderError
 from bot.providers.factory import make_provider
 from bot.tasks import TaskSupervisor
 from storage.check import check as database_check
 
-__all__ = ["check_provider", "diagnose_configured", "discord_invite", "doctor", "platform_checks"]
+__all__ = ["check_provider", "diagnose_configured", "discord_invite", "doctor", "platform_checks", "unsendable_key"]
 
 
 def platform_checks(settings: Settings) -> list[PlatformCheck]:
@@ -66,6 +68,14 @@ async def discord_invite(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def unsendable_key(settings: Settings) -> str:
+    """The advice when the provider's key cannot go into an HTTP header at all (never quoting it)."""
+    setting = {"minimax": "MINIMAX_API_KEY", "cloudflare": "CLOUDFLARE_API_TOKEN"}.get(settings.hailuo_provider,
+                                                                                     "the API key")
+    return (f"The API key contains characters an HTTP header cannot carry (a line break, a control character or a "
+            f"non-ASCII letter), so nothing was sent: set {setting} again as one line; the network is not at fault.")
+
+
 async def check_provider(settings: Settings, args: argparse.Namespace) -> int:
     """Tell the operator, in plain words, whether the configured provider works."""
     supervisor = TaskSupervisor()
@@ -73,7 +83,12 @@ async def check_provider(settings: Settings, args: argparse.Namespace) -> int:
         state_dir = Path(settings.media_dir) / ".local-provider"
         provider = make_provider(settings, supervisor=supervisor, state_dir=state_dir)
     except ValueError as exc:
-        print(f"Not configured: {exc}.", file=sys.stderr)
+        # httpx encodes the key into the client's headers here, and its UnicodeError would quote it.
+        key = settings.cloudflare_api_token if settings.hailuo_provider == "cloudflare" else settings.minimax_api_key
+        if isinstance(exc, UnicodeError) and key is not None and header_problem(key.get_secret_value()):
+            print(unsendable_key(settings), file=sys.stderr)
+        else:
+            print(f"Not configured: {exc}.", file=sys.stderr)
         return 1
     try:
         check = getattr(provider, "check", None)
@@ -84,7 +99,9 @@ async def check_provider(settings: Settings, args: argparse.Namespace) -> int:
             print(await check())
             return 0
         except ProviderError as exc:
-            print(provider_problem(settings, exc), file=sys.stderr)
+            # httpx refusing to send a header is reported like a dropped connection; it is the key.
+            refused = isinstance(exc.__cause__, (httpx.LocalProtocolError, UnicodeError))
+            print(unsendable_key(settings) if refused else provider_problem(settings, exc), file=sys.stderr)
             return 1
     finally:
         await provider.aclose()

@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import os
 import shutil
 import signal
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +25,7 @@ from bot import messages
 from bot.cli.runtime import Runtime, open_runtime
 from bot.commands import CommandRequest
 from bot.config import Settings
+from bot.delivery import folder_problem
 from bot.jobs import IllegalTransition, Job, JobStatus
 from bot.ports import AttachmentRef
 from bot.views import status_view
@@ -60,15 +63,22 @@ async def wait_until_done(
 
 
 async def generate(settings: Settings, args: argparse.Namespace) -> int:
-    """Make one video through the core; exit 0 done, 2 invalid input, 1 provider failure, 130 interrupted."""
+    """Make one video through the core; exit 0 done, 2 invalid input or local disk, 1 failure, 130 interrupted."""
     out = Path(args.out) if args.out else None
+    # This machine's own trouble is said at once, before a credit is held or the provider is paid.
+    problem = await asyncio.to_thread(_media_problem, settings) or await asyncio.to_thread(_out_problem, out)
+    image_size, image_problem = await asyncio.to_thread(_image_size, args.image)
+    if problem or image_problem:
+        print(problem or image_problem, file=sys.stderr)
+        return 2
     port = ConsolePort(sys.stderr, show_status=False)
+    attachment = AttachmentRef(url=args.image, filename=Path(args.image).name, size=image_size) if args.image else None
     req = CommandRequest(
         platform=PLATFORM, workspace_id=WORKSPACE, channel_id="generate", user_id=local_user(),
         user_name=local_user(), command="video", prompt=args.prompt, duration=args.duration,
         resolution=args.resolution, prompt_optimizer=False if args.no_prompt_optimizer else None,
         fast_pretreatment=True if args.fast_pretreatment else None,
-        attachments=(AttachmentRef(url=args.image, filename=Path(args.image).name),) if args.image else (),
+        attachments=(attachment,) if attachment else (),
     )
     async with open_runtime(settings, {PLATFORM: port}) as rt:
         reply = await rt.core.handle(req, TerminalStatus("generate"))
@@ -90,11 +100,62 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         # Another process may have delivered this job: the file is the job's own, wherever it was posted.
         video = Path(job.video_path or "")
         if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(shutil.copyfile, video, out)
+            failed = await asyncio.to_thread(_copy_out, video, out)
+            if failed is not None:
+                # The video was paid for: it stays in MEDIA_DIR, and the user learns where.
+                print(messages.LOCAL_OUT_FAILED.format(path=out, reason=failed, kept=video.resolve()), file=sys.stderr)
+                return 1
             video = out
         print(video.resolve())
         return 0
+
+
+def _media_problem(settings: Settings) -> str | None:
+    """MEDIA_DIR must take files: otherwise the finished video would have nowhere to go."""
+    media = Path(settings.media_dir)
+    reason = folder_problem(media)
+    return None if reason is None else messages.LOCAL_MEDIA_UNWRITABLE.format(path=media, reason=reason)
+
+
+def _out_problem(out: Path | None) -> str | None:
+    """--out must name a file in an existing, writable folder, checked before anything is paid for."""
+    if out is None:
+        return None
+    if out.is_dir():
+        return messages.LOCAL_OUT_IS_DIR.format(path=out)
+    parent = out.parent
+    if not parent.is_dir():
+        return messages.LOCAL_OUT_NO_FOLDER.format(path=out, parent=parent)
+    reason = folder_problem(parent, create=False)
+    return None if reason is None else messages.LOCAL_OUT_UNWRITABLE.format(path=out, parent=parent, reason=reason)
+
+
+def _image_size(image: str | None) -> tuple[int | None, str | None]:
+    """The --image file's size, or why it cannot be used: only a regular file, since opening a FIFO blocks."""
+    if not image:
+        return None, None
+    try:
+        info = os.stat(image)  # stat never opens, so it cannot hang on a FIFO or a device
+    except (FileNotFoundError, NotADirectoryError):
+        return None, messages.LOCAL_IMAGE_MISSING.format(path=image)
+    except OSError:
+        return None, None  # e.g. no permission: reading it fails and the core says so in its own words
+    if not stat.S_ISREG(info.st_mode):
+        return None, messages.LOCAL_IMAGE_NOT_FILE.format(path=image)
+    return info.st_size, None  # the core refuses an image this large before reading it
+
+
+def _copy_out(video: Path, out: Path) -> str | None:
+    """Copy the video to --out through a temporary name, so a failed copy leaves no partial file; the error."""
+    part = out.with_name(f".{out.name}.part")
+    try:
+        shutil.copyfile(video, part)
+        os.replace(part, out)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)
+        return exc.strerror or str(exc)
+    return None
 
 
 async def _call_off(rt: Runtime, job_id: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.context import AdapterContext
 from bot.core import Core
+from bot.inbox import Inbox
 from bot.metrics import Metrics
 from bot.poller import Poller
 from bot.ports import ChatPort
@@ -36,6 +37,7 @@ class Runtime:
     supervisor: TaskSupervisor
     poller: Poller
     core: Core
+    inbox: Inbox
     ports: dict[str, ChatPort] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -43,7 +45,7 @@ class Runtime:
     def context(self) -> AdapterContext:
         """The narrow view adapters get: the core, the supervisor, and registering their port."""
         return AdapterContext(self.core, self.supervisor, register=self.ports.__setitem__,
-                              unregister=lambda platform: self.ports.pop(platform, None) and None)
+                              unregister=lambda platform: self.ports.pop(platform, None) and None, inbox=self.inbox)
 
 
 @asynccontextmanager
@@ -70,12 +72,15 @@ async def open_runtime(
         poller = Poller(settings, store, provider, ports, supervisor, clock=clock,
                         submits_per_minute=submits_per_minute(settings), metrics=metrics)
         core = Core(settings, store, provider_name=provider.name, ports=ports, wake=poller.wake, clock=clock)
+        inbox = Inbox(store, supervisor, owner=poller.owner, lease_seconds=settings.lease_seconds, clock=clock)
+        inbox.start()
         try:
             if start_poller:
                 poller.start()
-            yield Runtime(settings, store, provider, supervisor, poller, core, ports, metrics)
+            yield Runtime(settings, store, provider, supervisor, poller, core, inbox, ports, metrics)
         finally:
             # Background work stops first, while the provider's connections and the database are open.
+            await inbox.aclose()
             await poller.stop(settings.shutdown_grace_seconds)
             await supervisor.aclose()
             await provider.aclose()

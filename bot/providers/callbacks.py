@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -24,27 +25,33 @@ _PUSHED = {
 }
 
 OnPush = Callable[[str, TaskState], Awaitable[bool]]
+# Ids as MiniMax writes them (digits); anything else (nested values, NUL, lone surrogates) could
+# break a repr or a database query further on, so it is refused here with a 400.
+_IDENT = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 def callback_app(secret: str, on_push: OnPush) -> web.Application:
-    """The aiohttp app: echo the challenge at once, apply pushes for tasks we know, refuse the rest."""
+    """The aiohttp app: echo the challenge at once, hand pushes for tasks we know to `on_push`, refuse the rest.
+
+    A push proves nothing (anyone with the URL can send one): `on_push` only polls the provider sooner.
+    """
 
     async def receive(request: web.Request) -> web.Response:
         if not hmac.compare_digest(request.match_info["secret"].encode(), secret.encode()):
             return web.json_response({"error": "not found"}, status=404)
-        try:
-            data = json.loads(await request.read())
-        except ValueError:
-            return web.json_response({"error": "bad json"}, status=400)
+        data = _parse(await request.read())
         if not isinstance(data, dict):
             return web.json_response({"error": "bad json"}, status=400)
         if "challenge" in data:
-            return web.json_response({"challenge": data["challenge"]})
-        task_id = str(data.get("task_id") or "")
-        status = _PUSHED.get(str(data.get("status") or "").lower())
-        if not task_id or status is None:
+            challenge = data["challenge"]
+            if not isinstance(challenge, str):
+                return web.json_response({"error": "bad challenge"}, status=400)
+            return web.json_response({"challenge": challenge})
+        task_id, file_id = _ident(data.get("task_id")), _ident(data.get("file_id"))
+        raw_status = data.get("status")
+        status = _PUSHED.get(raw_status.lower()) if isinstance(raw_status, str) else None
+        if task_id is None or status is None:
             return web.json_response({"error": "unknown status"}, status=400)
-        file_id = str(data.get("file_id") or "") or None
         known = await on_push(task_id, TaskState(task_id, status, file_id=file_id))
         if not known:
             return web.json_response({"error": "unknown task"}, status=404)
@@ -53,3 +60,24 @@ def callback_app(secret: str, on_push: OnPush) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_post("/callbacks/minimax/{secret}", receive)
     return app
+
+
+def _parse(body: bytes) -> object:
+    """The JSON object of a request body, or None when it is not JSON this receiver can read."""
+    try:
+        return json.loads(body)
+    except ValueError:  # not JSON, not UTF-8, or an integer too long to convert
+        return None
+    except RecursionError:
+        # Nested deeper than the parser's stack (e.g. '[' * 100000): junk, not a crash.
+        log.warning("callback body nested too deeply (%d bytes); refused", len(body))
+        return None
+
+
+def _ident(value: object) -> str | None:
+    """A task or file id from a push (a string or an integer), or None when it is missing or malformed."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and _IDENT.fullmatch(value):
+        return value
+    return None

@@ -38,6 +38,9 @@ class PgJobQueries(PgBase):
         async with self._tx() as db:
             # Admissions go one at a time across every process: two cannot both see the last credit.
             await db.execute("SELECT pg_advisory_xact_lock($1)", ADMISSION_LOCK)
+            # A job id derived from an inbox key arrives twice when a command is replayed: record it once.
+            if await db.fetchval("SELECT 1 FROM jobs WHERE id = $1", job.id):
+                return Reservation(ok=False, refused_by="duplicate")
             reservation = await check_limits(db, job, day=day, user_limit=user_limit, workspace_limit=workspace_limit,
                                              max_in_flight=max_in_flight, budget_usd=budget_usd)
             if not reservation.ok:

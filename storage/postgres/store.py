@@ -21,6 +21,7 @@ from bot.store import StoreUnavailable
 from storage.postgres.admin import PgAdminQueries
 from storage.postgres.connect import CONNECT_TIMEOUT, explain, redact
 from storage.postgres.frames import PgFrameQueries
+from storage.postgres.inbox import PgInboxQueries
 from storage.postgres.jobs import PgJobQueries
 from storage.postgres.leases import PgLeaseQueries
 from storage.postgres.queue import PgQueueQueries
@@ -30,8 +31,8 @@ from storage.postgres.schema import PgSchemaQueries
 __all__ = ["PostgresStore"]
 
 
-class PostgresStore(PgJobQueries, PgLeaseQueries, PgFrameQueries, PgQuotaQueries, PgQueueQueries, PgSchemaQueries,
-                    PgAdminQueries):
+class PostgresStore(PgJobQueries, PgLeaseQueries, PgFrameQueries, PgInboxQueries, PgQuotaQueries, PgQueueQueries,
+                    PgSchemaQueries, PgAdminQueries):
     """Persistence for jobs and quotas on a pool of PostgreSQL connections."""
 
     def __init__(self, pool: asyncpg.Pool, url: str, clock: Any = time.time) -> None:
