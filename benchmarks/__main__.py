@@ -13,9 +13,10 @@ import sys
 import tempfile
 import time
 
-from benchmarks import ack, poller, quota, relay, scale
+from benchmarks import ack, inbox_drill, poller, quota, relay, scale
 
-BENCHMARKS = {"ack": ack.run, "quota": quota.run, "poller": poller.run, "relay": relay.run, "scale": scale.run}
+BENCHMARKS = {"ack": ack.run, "quota": quota.run, "poller": poller.run, "relay": relay.run, "scale": scale.run,
+              "inbox": inbox_drill.run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,7 +92,13 @@ class Inbox:
             raise  # stopping: left leased, and replayed once the lease is handed back or runs out
         except Exception:
             log.exception("a recorded command failed; it will not be replayed")
-        await self._done(key)
+        if key in self._active:
+            await self._done(key)
+
+    async def mark_done(self, key: str) -> None:
+        """Mark a recorded command done now, before its answer is sent (see the adapters' refusals)."""
+        if key in self._active:
+            await self._done(key)
 
     def serve(self, platform: str, replay: Replay) -> None:
         """The adapter for `platform` is ready: replay its orphaned commands through `replay`."""

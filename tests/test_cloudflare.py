@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -93,38 +94,47 @@ async def test_final_failures_refund(rig: ProviderRig, fake: FakeCloudflare, fau
 
 async def test_call_cut_off_by_a_restart_is_resubmitted_once(tmp_path: Path, fake: FakeCloudflare) -> None:
     fake.delay = 30  # still blocking when the bot "dies"
-    supervisor = TaskSupervisor()
-    rig = await ProviderRig(tmp_path, provider_for(fake, supervisor)).open()
-    once, twice = await rig.ask("first"), await rig.ask("second", user="u2")
-    await rig.step(0)
-    twice_job = await rig.store.get_job(twice)
-    await rig.store.update(twice_job, submit_attempts=2)  # it was already resent once before
-    await rig.close()
-    await rig.provider.aclose()
-    await supervisor.aclose()
-
+    async with contextlib.AsyncExitStack() as stack:  # everything opened is closed, however the test ends
+        rig = await opened_rig(stack, tmp_path, fake)
+        once, twice = await rig.ask("first"), await rig.ask("second", user="u2")
+        await rig.step(0)
+        twice_job = await rig.store.get_job(twice)
+        await rig.store.update(twice_job, submit_attempts=2)  # it was already resent once before
     fake.delay = 0.05
+    async with contextlib.AsyncExitStack() as stack:
+        again = await opened_rig(stack, tmp_path, fake, clock=rig.clock)
+        assert await finish(again, once, twice) == [D, JobStatus.FAILED]
+        assert (await again.store.get_job(twice)).error == messages.SUBMISSION_INTERRUPTED
+        assert await again.ledger(once) == ["reserve", "capture"]
+        assert await again.ledger(twice) == ["reserve", "release"]
+        prompts = [run["input"]["prompt"] for run in fake.runs]
+        assert prompts.count("first") == 2 and prompts.count("second") == 1
+
+
+async def opened_rig(stack: contextlib.AsyncExitStack, tmp_path: Path, fake: FakeCloudflare,
+                     clock=None) -> ProviderRig:
+    """A rig whose supervisor, provider and store `stack` closes (in reverse order) when it unwinds."""
     supervisor = TaskSupervisor()
-    again = ProviderRig(tmp_path, provider_for(fake, supervisor))
-    again.clock = rig.clock
-    await again.open()
-    assert await finish(again, once, twice) == [D, JobStatus.FAILED]
-    assert (await again.store.get_job(twice)).error == messages.SUBMISSION_INTERRUPTED
-    assert await again.ledger(once) == ["reserve", "capture"]
-    assert await again.ledger(twice) == ["reserve", "release"]
-    prompts = [run["input"]["prompt"] for run in fake.runs]
-    assert prompts.count("first") == 2 and prompts.count("second") == 1
-    await again.close()
-    await again.provider.aclose()
-    await supervisor.aclose()
+    stack.push_async_callback(supervisor.aclose)
+    provider = provider_for(fake, supervisor)
+    stack.push_async_callback(provider.aclose)
+    rig = ProviderRig(tmp_path, provider)
+    if clock is not None:
+        rig.clock = clock
+    await rig.open()
+    stack.push_async_callback(rig.close)
+    return rig
 
 
 async def test_check(fake: FakeCloudflare) -> None:
     supervisor = TaskSupervisor()
     good, bad = provider_for(fake, supervisor), provider_for(fake, supervisor, token="wrong-token-000000")
-    assert "accepted the API token" in await good.check()
-    with pytest.raises(ProviderError) as err:
-        await bad.check()
-    assert err.value.fault is Fault.OPERATOR
-    for p in (good, bad):
-        await p.aclose()
+    try:
+        assert "accepted the API token" in await good.check()
+        with pytest.raises(ProviderError) as err:
+            await bad.check()
+        assert err.value.fault is Fault.OPERATOR
+    finally:
+        for p in (good, bad):
+            await p.aclose()
+        await supervisor.aclose()

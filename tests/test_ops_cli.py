@@ -87,21 +87,27 @@ def test_backup_and_prune(env: Path, capsys: pytest.CaptureFixture[str]) -> None
         assert db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 3
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another OS user")
 def test_shell_admin_refused_without_write_access_to_the_database(env: Path, capfd: pytest.CaptureFixture) -> None:
     assert main(["quota", "set", "--platform", "slack", "--workspace", "T1", "5"]) == 0
-    env.chmod(0o755)
-    (env / "bot.db").chmod(0o644)
-    pid = os.fork()
-    if pid == 0:  # the child becomes an ordinary user (nobody) and tries the same command
-        code = 99
-        try:
-            os.setgid(65534)
-            os.setuid(65534)
-            code = main(["quota", "set", "--platform", "slack", "--workspace", "T1", "500"])
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
+    # The database and its folder become read-only; root ignores that, so as root the child also becomes
+    # an ordinary user (nobody). Either way the child cannot write, and the same command must say so.
+    env.chmod(0o555)
+    (env / "bot.db").chmod(0o444)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            code = 99
+            try:
+                if os.geteuid() == 0:
+                    os.setgid(65534)
+                    os.setuid(65534)
+                code = main(["quota", "set", "--platform", "slack", "--workspace", "T1", "500"])
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        env.chmod(0o755)
+        (env / "bot.db").chmod(0o644)
     assert os.waitstatus_to_exitcode(status) == 1
     assert "Operator commands need write access" in capfd.readouterr().err
     with sqlite3.connect(env / "bot.db") as db:

@@ -41,26 +41,29 @@ async def test_a_command_mentioning_payload_is_not_dropped(tmp_path: Path, fake:
 
 
 async def test_a_burst_is_acknowledged_then_every_command_recorded(tmp_path: Path, fake: FakeSlack) -> None:
-    async with Bot(tmp_path, fake, quota_user_max_in_flight=5) as bot:
+    async with Bot(tmp_path, fake, quota_user_max_in_flight=5, quota_user_daily_credits=1) as bot:
         url = fake.response_url()
         bodies = [command(f"U{i}", f"scene number {i}", url) for i in range(40)]
         bodies.append(command("UMODAL", "", url))  # opens the form: its trigger_id must not wait behind the rest
-        bodies.append(command("ULONG", "x" * 2001, url))  # refused by the core, through response_url
+        bodies.append(command("ULONG", "x" * 2001, url))  # refused by the contract, in the acknowledgement
         bodies.append(command("UBAD", "a cat --bogus", url))  # refused in the acknowledgement itself
+        bodies.append(command("UOVER", "a cat --duration 10", url))  # 2 credits of 1: the core, after the ack
         answers = await asyncio.gather(*(bot.send(b) for b in bodies))
         assert all(a.status_code == 200 for a in answers)
-        assert all(a.text == "" for a in answers[:42])
+        assert all(a.text == "" for a in answers[:41]) and answers[43].text == ""
+        too_long = json.loads(answers[41].text)
+        assert too_long["text"] == messages.PROMPT_TOO_LONG.format(limit=2000, got=2001)
         refusal = json.loads(answers[42].text)
         assert refusal["response_type"] == "ephemeral" and "--bogus" in refusal["text"]
         await fake.wait_for(lambda: len([a for a in fake.args_of("chat.postMessage") if a.get("blocks")]) >= 40, 30)
-        too_long = messages.PROMPT_TOO_LONG.format(limit=2000, got=2001)
-        await fake.wait_for(lambda: any(r.get("text") == too_long for r in fake.responses), 10)
+        await fake.wait_for(lambda: any("2 credit" in r.get("text", "") for r in fake.responses), 10)
         jobs = await bot.rt.store.active_jobs()
         assert sorted(j.user_id for j in jobs) == sorted(f"U{i}" for i in range(40))
         (opened,) = fake.args_of("views.open")
         assert opened["trigger_id"] == "trig-UMODAL"
         # The refused commands cost nothing and left nothing behind.
-        assert await bot.rt.store.history("slack", "ULONG") == await bot.rt.store.history("slack", "UBAD") == []
+        for user in ("ULONG", "UBAD", "UOVER"):
+            assert await bot.rt.store.history("slack", user) == []
 
 
 async def test_stopping_right_after_the_acknowledgements_loses_no_command(tmp_path: Path, fake: FakeSlack) -> None:

@@ -1,4 +1,7 @@
-"""The store on every backend (SQLite and PostgreSQL): migrations, guarded transitions, the atomic quota reservation."""
+"""The store on every backend (SQLite and PostgreSQL): migrations, guarded transitions, the atomic quota reservation.
+
+Every store comes from the `open_test_store` fixture, which closes it however the test ends.
+"""
 
 import asyncio
 import sqlite3
@@ -56,7 +59,6 @@ async def test_transition_guarded_against_table_and_stale_state(open_test_store)
     assert (await store.get_job(job.id)).status is JobStatus.SUBMITTING
     await store.transition(moved, JobStatus.SUBMITTED, task_id="T1")
     assert [e[0] for e in await store.events(job.id)] == ["queued", "submitting", "submitted"]
-    await store.close()
 
 
 async def test_a_status_never_changes_outside_a_transition(open_test_store) -> None:
@@ -80,7 +82,6 @@ async def test_fifty_concurrent_requests_against_five_accept_five(open_test_stor
     assert sum(r.ok for r in results) == 5
     assert {r.refused_by for r in results if not r.ok} == {"user"}
     assert len(await store.active_jobs()) == 5
-    await store.close()
 
 
 async def test_race_across_two_connections_and_the_workspace_limit(open_test_store) -> None:
@@ -92,8 +93,6 @@ async def test_race_across_two_connections_and_the_workspace_limit(open_test_sto
     assert sum(r.ok for r in results) == 5
     usage = await a.usage("fake", "w1", "user0", day=DAY, user_limit=3, workspace_limit=5)
     assert usage.workspace_used == 5 and usage.workspace_left == 0
-    await a.close()
-    await b.close()
 
 
 async def test_release_once_and_capture_once(open_test_store) -> None:
@@ -113,7 +112,6 @@ async def test_release_once_and_capture_once(open_test_store) -> None:
     assert await store.ledger(done.id) == [("reserve", 1, DAY), ("capture", 1, DAY)]
     usage = await store.usage("fake", "w1", "u1", day=DAY, user_limit=10, workspace_limit=10)
     assert (usage.user_used, usage.user_held, usage.user_left) == (1, 0, 9)
-    await store.close()
 
 
 async def test_limit_override_and_new_day(open_test_store) -> None:
@@ -123,5 +121,4 @@ async def test_limit_override_and_new_day(open_test_store) -> None:
     refused = await store.create_job(make_job(2), day=DAY, user_limit=10, workspace_limit=10)
     assert (refused.ok, refused.refused_by, refused.limit) == (False, "user", 1)
     assert (await store.create_job(make_job(3), day="2027-01-16", user_limit=10, workspace_limit=10)).ok
-    await store.close()
 

@@ -151,7 +151,7 @@ class SlackAdapter:
         """Parse a `/video` command once: what its acknowledgement says, and the work that follows it."""
         try:
             req = t.slash_request(body)
-            channel, response_url = body["channel_id"], body["response_url"]
+            channel, response_url, _ = body["channel_id"], body["response_url"], body["team_id"]
         except InvalidRequest as exc:
             return {"response_type": "ephemeral", "text": t.render_text(str(exc))}, None
         except (KeyError, TypeError, AttributeError):
@@ -278,6 +278,10 @@ class SlackAdapter:
         opener = ChannelStatus(self.client, req.channel_id, thread, self.bot_name)
         reply = await self.ctx.core.handle(req, opener)
         if not reply.ok or reply.job_id is None:
+            if key is not None:
+                # Marked answered before it is sent: a crash after the send would otherwise repeat it on
+                # the replay, since a Slack message cannot be sent idempotently (see the README).
+                await self.ctx.inbox.mark_done(key)
             await tell(reply.text)
 
     def _ephemeral(self, channel: str, user: str, thread: str | None) -> Tell:

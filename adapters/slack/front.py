@@ -64,7 +64,7 @@ class SlackFront:
                 return web.Response(status=400)  # bolt's own parser would fail on it with a 500
             bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(headers))
             return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
-        if self.team_id and form.get("team_id") != self.team_id:
+        if self.team_id and form.get("team_id", self.team_id) != self.team_id:  # a missing one: "missing parts"
             # Signed by this app, but from a workspace this bot's token does not belong to.
             log.warning("a /video from workspace %s, where this bot is not installed; refused", form.get("team_id"))
             return web.json_response({"response_type": "ephemeral", "text": OTHER_WORKSPACE})

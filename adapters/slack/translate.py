@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from bot.commands import CommandRequest
-from bot.contract import InvalidRequest
+from bot.contract import InvalidRequest, VideoRequest
 from bot.days import human_duration
 from bot.messages import render_refs
 from bot.parsing import parse_video_args
@@ -172,6 +172,8 @@ def _video(text: str, base: dict[str, Any], files: tuple[AttachmentRef, ...]) ->
     args = parse_video_args(text)
     if args.image:
         raise InvalidRequest(NO_URLS)
+    # The contract needs nothing but the text: a slash command refused by it is answered in its acknowledgement.
+    VideoRequest.build(args.prompt, duration=args.duration, resolution=args.resolution, has_image=bool(files))
     return CommandRequest(command="video", prompt=args.prompt, duration=args.duration, resolution=args.resolution,
                           prompt_optimizer=args.prompt_optimizer, fast_pretreatment=args.fast_pretreatment,
                           attachments=files, **base)

@@ -41,6 +41,7 @@ class FakeSlack:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)
+    response_ids: list[str] = field(default_factory=list)  # the response_url each of `responses` came to
     fail: dict[str, list[str]] = field(default_factory=dict)
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     upload_delay: float = 0.0  # seconds each upload takes before it is accepted
@@ -268,6 +269,7 @@ class FakeSlack:
 
     async def _response_url(self, request: web.Request) -> web.Response:
         self.responses.append(json.loads(await request.read()))
+        self.response_ids.append(request.path.rsplit("/", 1)[-1])
         return web.Response(text="ok")
 
     async def _link(self, request: web.Request) -> web.WebSocketResponse:
