@@ -91,6 +91,14 @@ async def _usage(core: AdminScope, req: CommandRequest, action: str, rest: list[
     lines = [messages.ADMIN_USAGE.format(days=days, jobs=sum(r.jobs for r in rows),
                                          delivered=sum(r.delivered for r in rows), failed=sum(r.failed for r in rows),
                                          credits=sum(r.credits_captured for r in rows), usd=sum(r.usd for r in rows))]
+    per_provider: dict[str, list[float]] = {}
+    for r in rows:
+        spent = per_provider.setdefault(r.provider or "?", [0, 0.0])
+        spent[0] += r.delivered
+        spent[1] += r.usd
+    if len(per_provider) > 1:
+        lines.append(messages.ADMIN_USAGE_PROVIDERS.format(providers=", ".join(
+            f"{name} ${usd:.2f} ({int(n)})" for name, (n, usd) in sorted(per_provider.items()))))
     per_user: dict[str, list[float]] = {}
     for r in rows:
         total = per_user.setdefault(r.user_id, [0, 0, 0.0])

@@ -9,6 +9,9 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The Fast model's list prices (MiniMax's, which every host repeats): image-to-video only.
+FAST_LIST_PRICES = {"768p_6s": 0.19, "768p_10s": 0.32, "1080p_6s": 0.33}
+
 
 @dataclass(frozen=True)
 class Price:
@@ -52,13 +55,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False,
                                       hide_input_in_errors=True)
 
-    hailuo_provider: Literal["local", "minimax", "cloudflare"] = "local"
+    hailuo_provider: Literal["local", "minimax", "cloudflare", "replicate", "fal"] = "local"
+    hailuo_fallback_provider: Literal["", "local", "minimax", "cloudflare", "replicate", "fal"] = ""
+    failover_after_seconds: float = Field(120.0, gt=0)
     minimax_api_key: Secret = None
     minimax_base_url: str = "https://api.minimax.io"
     minimax_model: str = "MiniMax-Hailuo-2.3"
     cloudflare_account_id: str | None = None
     cloudflare_api_token: Secret = None
     cloudflare_base_url: str = "https://api.cloudflare.com/client/v4"
+    replicate_api_token: Secret = None
+    replicate_base_url: str = "https://api.replicate.com/v1"
+    replicate_model: str = "minimax/hailuo-2.3"
+    replicate_webhook_secret: Secret = None
+    fal_key: Secret = None
+    fal_queue_url: str = "https://queue.fal.run"
+    fal_fast: bool = False
 
     public_base_url: str | None = None
     callback_port: int = 8080
@@ -90,6 +102,7 @@ class Settings(BaseSettings):
     price_768p_6s_usd: float = Field(0.28, ge=0)
     price_768p_10s_usd: float = Field(0.56, ge=0)
     price_1080p_6s_usd: float = Field(0.49, ge=0)
+    provider_prices: str = ""
     budget_daily_usd: float | None = Field(None, ge=0)
     blocked_terms: str = ""
     slack_admin_user_ids: str = ""
@@ -121,10 +134,34 @@ class Settings(BaseSettings):
         """The SQLite file named by DATABASE_URL (or `:memory:`); ValueError when it names PostgreSQL."""
         return sqlite_path(self.database_url)
 
-    def price_of(self, resolution: str, duration: int) -> Price:
-        """Credits and estimated dollars of one video: CREDITS_<RES>_<DUR>S and PRICE_<RES>_<DUR>S_USD."""
+    def price_of(self, resolution: str, duration: int, *, provider: str | None = None, model: str = "") -> Price:
+        """Credits and estimated dollars of one video on `provider` running `model`.
+
+        Credits: CREDITS_<RES>_<DUR>S. Dollars: a PROVIDER_PRICES entry for this provider (and model
+        kind) if there is one, else PRICE_<RES>_<DUR>S_USD for the standard model and the Fast
+        model's list price for a Fast one (every host lists MiniMax's own prices).
+        """
         kind = f"{resolution.lower()}_{duration}s"
-        return Price(getattr(self, f"credits_{kind}"), getattr(self, f"price_{kind}_usd"))
+        fast = "fast" in model.lower()
+        usd = FAST_LIST_PRICES.get(kind, 0.0) if fast else getattr(self, f"price_{kind}_usd")
+        if provider is not None:
+            usd = self.provider_price_table.get(f"{provider}{'-fast' if fast else ''}:{kind}", usd)
+        return Price(getattr(self, f"credits_{kind}"), usd)
+
+    @property
+    def provider_price_table(self) -> dict[str, float]:
+        """PROVIDER_PRICES (`replicate:768P_6S=0.30, fal-fast:1080P_6S=0.33`) as {"replicate:768p_6s": 0.30}."""
+        table: dict[str, float] = {}
+        for entry in self.provider_prices.replace(";", ",").split(","):
+            if not entry.strip():
+                continue
+            try:
+                name, value = entry.split("=")
+                table[name.strip().lower()] = float(value)
+            except ValueError:
+                raise ValueError(f"PROVIDER_PRICES: cannot read {entry.strip()!r}; write PROVIDER:768P_6S=0.28, "
+                                 "one entry per comma") from None
+        return table
 
     @property
     def blocked_term_list(self) -> list[str]:

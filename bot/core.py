@@ -40,14 +40,14 @@ class Core:
         settings: Settings,
         store: Store,
         *,
-        provider_name: str,
+        provider_name: str | Callable[[], str],
         ports: Mapping[str, ChatPort],
         wake: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.provider_name = provider_name
+        self._provider_name = provider_name  # with a fallback provider, who takes new jobs changes
         self.ports = ports
         self.wake = wake
         self.clock = clock
@@ -83,6 +83,11 @@ class Core:
             return await answer(req)
         except InvalidRequest as exc:
             return _refusal(str(exc))
+
+    @property
+    def provider_name(self) -> str:
+        """The provider new jobs go to now."""
+        return self._provider_name if isinstance(self._provider_name, str) else self._provider_name()
 
     def help_text(self) -> str:
         """What the bot can do and what it costs."""
@@ -132,7 +137,7 @@ class Core:
         *, regenerated_from: str | None = None,
     ) -> Reply:
         now = self.clock()
-        price = self.settings.price_of(request.resolution, request.duration)
+        price = self.settings.price_of(request.resolution, request.duration, provider=self.provider_name)
         job = Job(
             id=job_id, platform=req.platform, workspace_id=req.workspace_id, channel_id=req.channel_id,
             user_id=req.user_id, user_name=req.user_name, request=request, cost=price.credits,

@@ -17,7 +17,8 @@ from bot.jobs import Job, JobStatus
 from bot.metrics import Metrics
 from bot.notices import Notices, failure_reason
 from bot.ports import ChatPort, DeliveryFailed, MessageRef
-from bot.providers.base import Fault, Provider, ProviderError, TaskState, TaskStatus
+from bot.providers.base import Fault, ProviderError, TaskState, TaskStatus
+from bot.providers.failover import ProviderSet
 from bot.store import Store
 from bot.views import thread_of, video_post
 
@@ -73,7 +74,7 @@ class Delivery:
     def __init__(
         self,
         store: Store,
-        provider: Provider,
+        providers: ProviderSet,
         ports: Mapping[str, ChatPort],
         notices: Notices,
         *,
@@ -83,7 +84,7 @@ class Delivery:
         clock: Callable[[], float],
     ) -> None:
         self.store = store
-        self.provider = provider
+        self.providers = providers
         self.ports = ports
         self.notices = notices
         self.media_dir = media_dir
@@ -162,7 +163,7 @@ class Delivery:
         final = self.media_dir / f"{job.id}.mp4"
         if final.is_file():
             return final, final.stat().st_size
-        if job.provider != self.provider.name:
+        if self.providers.get(job.provider) is None:
             raise ProviderError(Fault.OPERATOR, "made by a video service the bot no longer uses")
         await _on_disk(self.media_dir, self.media_dir.mkdir, parents=True, exist_ok=True)
         part = final.with_suffix(".mp4.part")
@@ -182,7 +183,7 @@ class Delivery:
         """Stream the provider's video into `part`; local write errors raise LocalDiskError, the rest ProviderError."""
         state = TaskState(job.task_id or "", TaskStatus.SUCCESS, video_url=job.video_url)
         handle = await _on_disk(part, open_part, part)
-        stream = self.provider.download(state)
+        stream = self.providers[job.provider].download(state)
         size = 0
         try:
             async for chunk in stream:

@@ -15,7 +15,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.delivery import folder_problem
 from bot.providers.base import Fault, ProviderError
-from bot.providers.factory import make_provider
+from bot.providers.factory import in_use, make_provider
 from bot.providers.render import render_video
 from bot.tasks import TaskSupervisor
 
@@ -37,18 +37,21 @@ async def diagnose(
     settings: Settings, database_check: PlatformCheck, platform_checks: Sequence[PlatformCheck] = ()
 ) -> list[Finding]:
     """Run the storage's check and the neutral ones, then each given platform check, in order."""
-    findings = [await database_check(settings), await _media(settings), await _encoder(), await _provider(settings)]
+    findings = [await database_check(settings), await _media(settings), await _encoder()]
+    findings += [await _provider(settings, name) for name in in_use(settings)]
     for check in platform_checks:
         findings.append(await check(settings))
     return findings
 
 
-def provider_problem(settings: Settings, exc: ProviderError) -> str:
+def provider_problem(settings: Settings, exc: ProviderError, name: str | None = None) -> str:
     """A provider failure as advice for the operator."""
-    name = settings.hailuo_provider
+    name = name or settings.hailuo_provider
     if exc.fault is Fault.OPERATOR:
         fix = {"minimax": "check MINIMAX_API_KEY, that it belongs to MINIMAX_BASE_URL's region, and the balance",
-               "cloudflare": "check CLOUDFLARE_API_TOKEN (AI Gateway permission) and CLOUDFLARE_ACCOUNT_ID"}
+               "cloudflare": "check CLOUDFLARE_API_TOKEN (AI Gateway permission) and CLOUDFLARE_ACCOUNT_ID",
+               "replicate": "check REPLICATE_API_TOKEN and the account's billing",
+               "fal": "check FAL_KEY and the account's balance"}
         return f"The {name} provider refused the credentials ({exc}): {fix.get(name, 'check the settings')}."
     return f"Could not get a good answer from the {name} provider ({exc}); check the base URL and the network."
 
@@ -72,19 +75,20 @@ async def _encoder() -> Finding:
     return Finding("encoder", True, "PyAV encodes H.264")
 
 
-async def _provider(settings: Settings) -> Finding:
+async def _provider(settings: Settings, name: str) -> Finding:
+    part = "provider" if name == settings.hailuo_provider else "fallback provider"
     supervisor = TaskSupervisor()
     try:
-        provider = make_provider(settings, supervisor=supervisor, state_dir=Path(tempfile.gettempdir()))
+        provider = make_provider(settings, supervisor=supervisor, state_dir=Path(tempfile.gettempdir()), name=name)
     except ValueError as exc:
-        return Finding("provider", False, f"{exc}.")
+        return Finding(part, False, f"{exc}.")
     try:
         check = getattr(provider, "check", None)
         if check is None:
-            return Finding("provider", True, "local (renders on this machine; not an AI model)")
-        return Finding("provider", True, await check())
+            return Finding(part, True, "local (renders on this machine; not an AI model)")
+        return Finding(part, True, await check())
     except ProviderError as exc:
-        return Finding("provider", False, provider_problem(settings, exc))
+        return Finding(part, False, provider_problem(settings, exc, name))
     finally:
         await provider.aclose()
         await supervisor.aclose()

@@ -25,13 +25,17 @@ MAX_PIXELS = 64_000_000  # refuse before decoding anything bigger (a decompressi
 # Hailuo makes 1080P at most, so a first frame wider than this only costs memory: a bigger one is
 # kept shrunk to this long side; a smaller one is kept byte for byte.
 MAX_STORED_SIDE = 2048
+# Pillow's WebP decoder holds about four full-size copies (16 bytes a pixel), and WebP cannot be decoded
+# in strips: 64 MP peaked near 1 GB, so a WebP stops at 16 MP (about 270 MB, one at a time).
+MAX_WEBP_PIXELS = 16_000_000
 _FORMATS = {"PNG": ("image/png", "png"), "JPEG": ("image/jpeg", "jpg"), "WEBP": ("image/webp", "webp")}
 # Two images decode at once; a burst waits in this pool's queue holding only its compressed bytes,
 # so memory stays flat however many arrive together (and the default pool stays free for others).
 _DECODERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="first-frame")
 # Decoders that must hold the whole picture at full size (WebP, progressive JPEG, unusual PNG)
-# take turns, so two of them never add up.
-_FULL_SIZE = threading.Lock()
+# take turns, so two of them never add up. A WebP keeps its turn until its decoder is gone: Pillow's
+# holds two full-size canvases until the image is dropped, not just while it decodes.
+_FULL_SIZE = threading.RLock()
 _STRIP_BYTES = 4 * 1024 * 1024  # filtered PNG rows decoded at a time
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_STRIP_MODES = {0: ("L", 1), 2: ("RGB", 3), 3: ("P", 1), 4: ("LA", 2), 6: ("RGBA", 4)}  # raw mode, channels
@@ -45,7 +49,11 @@ async def check_first_frame(data: bytes, dest_dir: Path, name: str) -> FirstFram
 
 
 def _check_and_store(data: bytes, dest_dir: Path, name: str) -> FirstFrame:
-    fmt, smaller = _inspect(data)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        with _FULL_SIZE:
+            fmt, smaller = _inspect(data)
+    else:
+        fmt, smaller = _inspect(data)
     mime, ext = _FORMATS[fmt]
     dest_dir.mkdir(parents=True, exist_ok=True)
     path = dest_dir / f"{name}.{ext}"
@@ -67,6 +75,8 @@ def _inspect(data: bytes) -> tuple[str, bytes | None]:
                 if width * height > MAX_PIXELS:
                     raise InvalidRequest(messages.IMAGE_TOO_MANY_PIXELS)
                 _check_shape(fmt, width, height)  # on the original size, before paying to decode
+                if fmt == "WEBP" and width * height > MAX_WEBP_PIXELS:
+                    raise InvalidRequest(messages.IMAGE_WEBP_TOO_BIG.format(w=width, h=height))
                 # Every pixel is decoded once: a truncated or corrupt file fails here, not at the provider.
                 return fmt, _decode(img, data, fmt)
     except InvalidRequest:

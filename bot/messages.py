@@ -157,6 +157,7 @@ ADMIN_USAGE_USER = "{user}: {delivered} delivered, {credits} credit(s), ${usd:.2
 ADMIN_QUOTA_USER = "{user}: {used} used, {held} held, {left} left of {limit} today."
 ADMIN_QUOTA_WORKSPACE = "This workspace: {used} used or held, {left} left of {limit} today."
 ADMIN_LOG_EMPTY = "No admin changes yet."
+ADMIN_USAGE_PROVIDERS = "By video service: {providers}."
 
 # Local disk trouble is the bot's own machine, never the video service (issue 14).
 DISK_FULL = "The bot's server is out of disk space, so it could not save the finished video."
@@ -175,3 +176,5 @@ PROMPT_NOT_TEXT = ("Your prompt is not valid text (it has bytes that are not UTF
                    "Please type it again as plain text.")
 PROMPT_INVISIBLE = ("Your prompt has no visible text, only spaces or invisible characters. "
                     "Please describe the video you want.")
+IMAGE_WEBP_TOO_BIG = ("That WebP image is {w}x{h} pixels; a WebP can have at most 16 megapixels "
+                      "(videos are 1080p at most). Please send it as PNG or JPEG, or scale it down.")

@@ -22,6 +22,7 @@ from bot.notices import Notices
 from bot.ports import ChatPort
 from bot.provider_steps import ProviderSteps
 from bot.providers.base import Provider, TaskState
+from bot.providers.failover import ProviderSet
 from bot.store import Store
 from bot.tasks import TaskSupervisor
 
@@ -38,7 +39,7 @@ class Poller:
         self,
         settings: Settings,
         store: Store,
-        provider: Provider,
+        provider: Provider | ProviderSet,
         ports: Mapping[str, ChatPort],
         supervisor: TaskSupervisor,
         *,
@@ -49,7 +50,7 @@ class Poller:
     ) -> None:
         self.settings = settings
         self.store = store
-        self.provider = provider
+        self.providers = provider if isinstance(provider, ProviderSet) else ProviderSet(provider)
         self.ports = ports
         self.supervisor = supervisor
         self.submits_per_minute = submits_per_minute  # None: the provider has no rate limit (local)
@@ -59,9 +60,10 @@ class Poller:
         self.lease_seconds = settings.lease_seconds
         self.metrics = metrics or Metrics()
         self.notices = Notices(settings, store, ports, clock=clock, wake=self.wake)
-        self.steps = ProviderSteps(settings, store, provider, self.notices, rate_limited=submits_per_minute is not None,
-                                   metrics=self.metrics, clock=clock, rng=rng or random.Random(), wake=self.wake)
-        self.delivery = Delivery(store, provider, ports, self.notices, media_dir=Path(settings.media_dir),
+        self.steps = ProviderSteps(settings, store, self.providers, self.notices,
+                                   rate_limited=submits_per_minute is not None, metrics=self.metrics, clock=clock,
+                                   rng=rng or random.Random(), wake=self.wake)
+        self.delivery = Delivery(store, self.providers, ports, self.notices, media_dir=Path(settings.media_dir),
                                  attempts=settings.delivery_attempts, metrics=self.metrics, clock=clock)
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task[Any]] = {}
@@ -180,13 +182,26 @@ class Poller:
         # One step per job per tick: a job just handled above (say, put back in line) waits for the next.
         return started + await self._submit_some(now, skip={j.id for j in due})
 
+    def _for_provider(self, job: Job) -> Job:
+        """The job as it is to be claimed: for the provider new jobs go to, with that provider's price.
+
+        One that may have reached a provider already (a submission cut off) stays with it, so no job
+        is ever sent to two providers.
+        """
+        name = self.providers.name
+        if job.submit_attempts > 0 and self.providers.get(job.provider) is not None:
+            name = job.provider
+        price = self.settings.price_of(job.request.resolution, job.request.duration, provider=name,
+                                       model=self.providers.model_of(name))
+        return job.replace(provider=name, price_usd=price.usd)
+
     def _step_for(self, job: Job, now: float, timeout: float) -> Callable[[], Coroutine[Any, Any, None]] | None:
         """The step a due job needs; found with no lease held, so a SUBMITTING or DELIVERING one was cut off."""
         if job.status in (S.QUEUED, S.SUBMITTING, *AT_PROVIDER) and now - job.created_at > timeout:
             return lambda: self.notices.expire(job)
         if job.platform not in self.ports:
             return None  # only expiry is done for a platform this process cannot talk to
-        if job.status in AT_PROVIDER and job.provider != self.provider.name:
+        if job.status in AT_PROVIDER and self.providers.get(job.provider) is None:
             return lambda: self.notices.fail(job, messages.PROVIDER_CHANGED)
         if job.status is S.SUBMITTING:
             return lambda: self.steps.recover_submission(job)
@@ -237,7 +252,7 @@ class Poller:
                 continue
             now = self.clock()
             claimed, why = await self.store.claim_submission(
-                job.replace(provider=self.provider.name), owner=self.owner, until=now + self.lease_seconds, now=now,
+                self._for_provider(job), owner=self.owner, until=now + self.lease_seconds, now=now,
                 max_in_flight=self.settings.provider_max_in_flight, per_minute=self.submits_per_minute)
             if claimed is None:
                 if why == "taken":

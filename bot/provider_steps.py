@@ -14,7 +14,8 @@ from bot.frames import frame_here
 from bot.jobs import Job, JobStatus, allowed
 from bot.metrics import Metrics
 from bot.notices import Notices, failure_reason
-from bot.providers.base import Fault, Provider, ProviderError, TaskLost, TaskState, TaskStatus
+from bot.providers.base import Fault, ProviderError, TaskLost, TaskState, TaskStatus
+from bot.providers.failover import ProviderSet
 from bot.providers.http import RATE_LIMIT_CODES
 from bot.store import Store
 
@@ -39,7 +40,7 @@ class ProviderSteps:
         self,
         settings: Settings,
         store: Store,
-        provider: Provider,
+        providers: ProviderSet,
         notices: Notices,
         *,
         rate_limited: bool,
@@ -50,7 +51,7 @@ class ProviderSteps:
     ) -> None:
         self.settings = settings
         self.store = store
-        self.provider = provider
+        self.providers = providers
         self.notices = notices
         self.rate_limited = rate_limited  # the provider's submissions count against a shared budget
         self.metrics = metrics
@@ -67,7 +68,7 @@ class ProviderSteps:
             return
         try:
             with self.metrics.provider_call("submit"):
-                task_id = await self.provider.submit(request)
+                task_id = await self.providers.submit_to(job.provider, request)
         except ProviderError as exc:
             await self.trouble(job, exc, back_to=S.QUEUED)
             return
@@ -79,7 +80,7 @@ class ProviderSteps:
         job = await self.store.transition(
             job, S.SUBMITTED, detail=task_id, task_id=task_id, attempts=0, next_poll_at=now + self.interval(0)
         )
-        log.info("job %s submitted to %s as %s", job.id, self.provider.name, task_id)
+        log.info("job %s submitted to %s as %s", job.id, job.provider, task_id)
         await self.notices.show(job, force=True)
 
     async def recover_submission(self, job: Job) -> None:
@@ -95,7 +96,7 @@ class ProviderSteps:
         """Ask the provider where a job is, and apply the answer."""
         try:
             with self.metrics.provider_call("status"):
-                state = await self.provider.status(job.task_id or "")
+                state = await self.providers[job.provider].status(job.task_id or "")
         except TaskLost as exc:
             if job.submit_attempts >= MAX_SUBMIT_TRIES:
                 await self.notices.fail(job, messages.SUBMISSION_INTERRUPTED)
@@ -155,13 +156,13 @@ class ProviderSteps:
         """A provider error: retry later (back in line when `back_to` is QUEUED), or fail the job."""
         if exc.fault is Fault.OPERATOR:
             log.error("provider %s refused job %s (code %s): %s: the operator must fix this",
-                      self.provider.name, job.id, exc.code, exc)
+                      job.provider, job.id, exc.code, exc)
         if exc.fault is not Fault.RETRY or job.attempts + 1 >= MAX_RETRIES:
             await self.notices.fail(job, failure_reason(exc))
             return
         if exc.code in RATE_LIMIT_CODES and self.rate_limited:
             # Every process slows down: the budget is the provider account's, kept in the database.
-            await self.store.slow_down(self.provider.name, self.clock(), pause=exc.retry_after or RATE_PAUSE_SECONDS,
+            await self.store.slow_down(job.provider, self.clock(), pause=exc.retry_after or RATE_PAUSE_SECONDS,
                                        slow_for=RATE_SLOW_SECONDS)
         delay = exc.retry_after or self.backoff(job.attempts)
         changes: dict[str, Any] = {"attempts": job.attempts + 1, "next_poll_at": self.clock() + delay, "error": None}

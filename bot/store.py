@@ -75,7 +75,7 @@ class QueueEntry:
 
 @dataclass(frozen=True)
 class UsageRow:
-    """Credits and dollars for one day, user and workspace."""
+    """Credits and dollars for one day, user, workspace and provider."""
 
     day: str
     platform: str
@@ -88,6 +88,7 @@ class UsageRow:
     credits_held: int
     credits_released: int
     usd: float
+    provider: str = ""  # the host that ran these jobs (its price is what `usd` adds up)
 
 
 class Store(Protocol):

@@ -112,7 +112,7 @@ class AdminQueries:
 
     async def usage_report(self, since_day: str = "", platform: str | None = None,
                            workspace_id: str | None = None) -> list[UsageRow]:
-        """Credits (from the ledger) and dollars (delivered jobs) per day, user and workspace."""
+        """Credits (from the ledger) and dollars (delivered jobs) per day, user, workspace and provider."""
         where, params = "l.day >= ?", [since_day]
         if platform is not None:
             where, params = where + " AND l.platform = ?", [*params, platform]
@@ -126,11 +126,12 @@ class AdminQueries:
             "SUM(CASE WHEN l.kind = 'reserve' THEN l.credits WHEN l.kind IN ('capture', 'release') "
             "THEN -l.credits ELSE 0 END), "
             "SUM(CASE WHEN l.kind = 'release' THEN l.credits ELSE 0 END), "
-            "SUM(CASE WHEN l.kind = 'capture' THEN j.price_usd ELSE 0 END) "
+            "SUM(CASE WHEN l.kind = 'capture' THEN j.price_usd ELSE 0 END), j.provider "
             f"FROM quota_ledger l JOIN jobs j ON j.id = l.job_id WHERE {where} "
-            "GROUP BY l.day, l.platform, l.workspace_id, l.user_id "
-            "ORDER BY l.day, l.platform, l.workspace_id, l.user_id",
+            "GROUP BY l.day, l.platform, l.workspace_id, l.user_id, j.provider "
+            "ORDER BY l.day, l.platform, l.workspace_id, l.user_id, j.provider",
             params,
         )
-        return [UsageRow(*(r[i] for i in range(10)), round(float(r[10] or 0), 2)) for r in rows]
+        return [UsageRow(*(r[i] for i in range(10)), round(float(r[10] or 0), 2), r[11] or "")
+                for r in rows]
 

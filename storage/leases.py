@@ -92,9 +92,9 @@ class LeaseQueries:
                 await db.execute("INSERT INTO provider_submits (provider, at) VALUES (?, ?)", (job.provider, now))
             claimed = job.advance(JobStatus.SUBMITTING, submit_attempts=job.submit_attempts + 1, updated_at=now)
             await db.execute(
-                "UPDATE jobs SET status = 'submitting', submit_attempts = ?, provider = ?, updated_at = ?, "
-                "lease_owner = ?, lease_until = ? WHERE id = ? AND status = 'queued'",
-                (claimed.submit_attempts, claimed.provider, now, owner, until, job.id),
+                "UPDATE jobs SET status = 'submitting', submit_attempts = ?, provider = ?, price_usd = ?, "
+                "updated_at = ?, lease_owner = ?, lease_until = ? WHERE id = ? AND status = 'queued'",
+                (claimed.submit_attempts, claimed.provider, claimed.price_usd, now, owner, until, job.id),
             )
             await db.execute("INSERT INTO job_events (job_id, status, at) VALUES (?, 'submitting', ?)", (job.id, now))
             return claimed, "ok"

@@ -24,17 +24,27 @@ MAX_STORED_SIDE = 2048  # Hailuo makes 1080P at most: a first frame is never kep
 # (8000 x 8000 x 4 bytes is 256 MB on its own).
 ONE_IMAGE_MB = 200
 EIGHT_IMAGES_MB = 250
+# Pillow holds a WebP about four times over at full size: one of 8000 x 8000 peaked near 1 GB, so a WebP
+# stops at 16 MP; the biggest accepted (4000 x 4000) peaks near 275 MB, and WebPs decode one at a time.
+WEBP_MB = 330
 
 CHILD = """
 import asyncio, json, sys
 from pathlib import Path
+from bot.contract import InvalidRequest
 from bot.images import check_first_frame
 data, out, count = Path(sys.argv[1]).read_bytes(), Path(sys.argv[2]), int(sys.argv[3])
+async def one(i):
+    try:
+        frame = await check_first_frame(data, out, f"f{i}")
+    except InvalidRequest as exc:
+        return str(exc)
+    return [frame.path, frame.width, frame.height]
 async def main():
-    return await asyncio.gather(*(check_first_frame(data, out, f"f{i}") for i in range(count)))
+    return await asyncio.gather(*(one(i) for i in range(count)))
 frames = asyncio.run(main())
 peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-print(json.dumps({"peak_kb": peak, "frames": [[f.path, f.width, f.height] for f in frames]}))
+print(json.dumps({"peak_kb": peak, "frames": frames}))
 """
 
 
@@ -137,3 +147,80 @@ async def test_a_big_image_with_the_wrong_shape_is_refused_before_decoding(tmp_p
     with pytest.raises(InvalidRequest) as err:
         await check_first_frame(solid_png(8000, 3000), tmp_path, "f")
     assert str(err.value) == messages.IMAGE_BAD_ASPECT.format(w=8000, h=3000)
+
+
+MAKE_WEBP = """
+import sys
+from PIL import Image
+for path, side in zip(sys.argv[1::2], sys.argv[2::2]):
+    Image.linear_gradient("L").convert("RGB").resize((int(side), int(side))).save(path, "WEBP", method=0)
+"""
+
+
+@pytest.fixture(scope="module")
+def big_webps(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """An 8000 x 8000 WebP (too big) and a 4000 x 4000 one (the biggest kind accepted), made in a child."""
+    folder = tmp_path_factory.mktemp("webp")
+    huge, biggest = folder / "huge.webp", folder / "biggest.webp"
+    subprocess.run([sys.executable, "-c", MAKE_WEBP, str(huge), "8000", str(biggest), "4000"], check=True, timeout=120)
+    return huge, biggest
+
+
+def test_a_huge_webp_is_refused_before_decoding(big_webps: tuple[Path, Path], tmp_path: Path) -> None:
+    report = check_in_child(big_webps[0], tmp_path, 1)
+    assert report["frames"] == [messages.IMAGE_WEBP_TOO_BIG.format(w=8000, h=8000)]
+    assert report["peak_kb"] < ONE_IMAGE_MB * 1024, f"peak {report['peak_kb'] // 1024} MB"
+
+
+def test_the_biggest_webps_accepted_decode_one_at_a_time(big_webps: tuple[Path, Path], tmp_path: Path) -> None:
+    report = check_in_child(big_webps[1], tmp_path, 4)
+    assert [frame[1:] for frame in report["frames"]] == [[2000, 2000]] * 4
+    assert report["peak_kb"] < WEBP_MB * 1024, f"peak {report['peak_kb'] // 1024} MB"
+
+
+def animated_png(width: int, height: int, frames: int) -> bytes:
+    """An APNG whose first frame is real and every later frame is junk that no decoder could read."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    def control(seq: int) -> bytes:
+        return chunk(b"fcTL", struct.pack(">IIIIIHHBB", seq, width, height, 0, 0, 1, 10, 0, 0))
+
+    pixels = zlib.compress((b"\0" + bytes((40, 90, 160)) * width) * height, 9)
+    parts = [b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
+             chunk(b"acTL", struct.pack(">II", frames, 0)), control(0), chunk(b"IDAT", pixels)]
+    for i in range(1, frames):
+        parts += [control(2 * i - 1), chunk(b"fdAT", struct.pack(">I", 2 * i) + b"\xff" * 64)]
+    return b"".join(parts) + chunk(b"IEND", b"")
+
+
+def animated_webp(width: int, height: int, frames: int) -> bytes:
+    """An animated WebP whose first frame is real and every later one a valid header over junk."""
+    def riff(kind: bytes, body: bytes) -> bytes:
+        return kind + struct.pack("<I", len(body)) + body + b"\0" * (len(body) % 2)
+
+    def u24(value: int) -> bytes:
+        return struct.pack("<I", value)[:3]
+
+    def frame(bitstream: bytes) -> bytes:
+        return riff(b"ANMF", u24(0) + u24(0) + u24(width - 1) + u24(height - 1) + u24(10) + b"\0" + bitstream)
+
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (40, 90, 160)).save(buf, "WEBP", lossless=True)
+    first = buf.getvalue()[12:]  # the VP8L chunk
+    junk = frame(riff(b"VP8L", first[8:13] + b"\xff" * 64))
+    body = b"WEBP" + riff(b"VP8X", b"\x02\0\0\0" + u24(width - 1) + u24(height - 1))
+    body += riff(b"ANIM", b"\0" * 6) + frame(first) + junk * (frames - 1)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+@pytest.mark.parametrize("make", [animated_png, animated_webp])
+@pytest.mark.parametrize(("size", "kept"), [((1000, 800), (1000, 800)), ((4000, 3000), (2000, 1500))])
+async def test_only_the_first_frame_of_an_animation_is_decoded(
+    tmp_path: Path, make: object, size: tuple[int, int], kept: tuple[int, int],
+) -> None:
+    data = make(*size, 2000)  # 2,000 frames: decoding any but the first would fail on the junk
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.n_frames == 2000
+    frame = await check_first_frame(data, tmp_path, "f")
+    assert (frame.width, frame.height) == kept

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from adapters.console.translate import PLATFORM, render_status
+from bot import messages
+from bot.contract import InvalidRequest
 from bot.ports import AttachmentRef, MessageRef, StatusView, ThreadRef, VideoPost
 
 CHUNK = 64 * 1024
@@ -49,8 +53,8 @@ class ConsolePort:
         self._say(text)
 
     async def fetch_attachment(self, att: AttachmentRef, max_bytes: int) -> AsyncIterator[bytes]:
-        """Stream a local file the console user named."""
-        handle = await asyncio.to_thread(open, att.url, "rb")
+        """Stream a local file the console user named: a regular file only, since a FIFO or a device blocks."""
+        handle = await asyncio.to_thread(_open_regular, att.url, max_bytes)
         try:
             total = 0
             while chunk := await asyncio.to_thread(handle.read, CHUNK):
@@ -60,3 +64,23 @@ class ConsolePort:
                     return
         finally:
             handle.close()
+
+
+def _open_regular(path: str, max_bytes: int) -> BinaryIO:
+    """Open `path` for reading if it is a regular file under `max_bytes`; InvalidRequest in plain words if not."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # stat never opens, so it cannot hang on a FIFO
+            raise InvalidRequest(messages.LOCAL_IMAGE_NOT_FILE.format(path=path))
+        # Non-blocking, then checked again: a FIFO swapped in after the stat still cannot hang the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError:
+        raise InvalidRequest(messages.LOCAL_IMAGE_MISSING.format(path=path)) from None
+    handle = os.fdopen(fd, "rb")
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        handle.close()
+        raise InvalidRequest(messages.LOCAL_IMAGE_NOT_FILE.format(path=path))
+    if info.st_size >= max_bytes:
+        handle.close()
+        raise InvalidRequest(messages.IMAGE_TOO_LARGE.format(mb=info.st_size / 1_048_576))
+    return handle

@@ -67,7 +67,7 @@ async def quota(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def usage(settings: Settings, args: argparse.Namespace) -> int:
-    """`hailuo-bot usage`: one row per day, user and workspace, with totals."""
+    """`hailuo-bot usage`: one row per day, user, workspace and provider, with totals."""
     store = await _open(settings)
     if store is None:
         return 1
@@ -83,7 +83,7 @@ async def usage(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     table = [names] + [[str(v) for v in astuple(r)] for r in rows]
     total = ["total", "", "", "", *(str(sum(getattr(r, n) for r in rows)) for n in names[4:10]),
-             f"{sum(r.usd for r in rows):.2f}"]
+             f"{sum(r.usd for r in rows):.2f}", ""]
     table.append(total)
     widths = [max(len(row[i]) for row in table) for i in range(len(names))]
     for row in table:

@@ -15,7 +15,7 @@ import httpx
 from bot.config import Settings, header_problem
 from bot.doctor import Finding, PlatformCheck, diagnose, provider_problem
 from bot.providers.base import ProviderError
-from bot.providers.factory import make_provider
+from bot.providers.factory import in_use, make_provider
 from bot.tasks import TaskSupervisor
 from storage.check import check as database_check
 
@@ -68,20 +68,32 @@ async def discord_invite(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+KEY_SETTINGS = {"minimax": "MINIMAX_API_KEY", "cloudflare": "CLOUDFLARE_API_TOKEN",
+                "replicate": "REPLICATE_API_TOKEN", "fal": "FAL_KEY"}
+
+
 def unsendable_key(settings: Settings) -> str:
     """The advice when the provider's key cannot go into an HTTP header at all (never quoting it)."""
-    setting = {"minimax": "MINIMAX_API_KEY", "cloudflare": "CLOUDFLARE_API_TOKEN"}.get(settings.hailuo_provider,
-                                                                                     "the API key")
+    setting = KEY_SETTINGS.get(settings.hailuo_provider, "the API key")
     return (f"The API key contains characters an HTTP header cannot carry (a line break, a control character or a "
             f"non-ASCII letter), so nothing was sent: set {setting} again as one line; the network is not at fault.")
 
 
 async def check_provider(settings: Settings, args: argparse.Namespace) -> int:
-    """Tell the operator, in plain words, whether the configured provider works."""
+    """Tell the operator, in plain words, whether the configured provider (and the fallback) works."""
+    worst = 0
+    for name in in_use(settings):
+        if name != settings.hailuo_provider:
+            print(f"Fallback ({name}):")
+        worst = max(worst, await _check_one(settings, name))
+    return worst
+
+
+async def _check_one(settings: Settings, name: str) -> int:
     supervisor = TaskSupervisor()
     try:
         state_dir = Path(settings.media_dir) / ".local-provider"
-        provider = make_provider(settings, supervisor=supervisor, state_dir=state_dir)
+        provider = make_provider(settings, supervisor=supervisor, state_dir=state_dir, name=name)
     except ValueError as exc:
         # httpx encodes the key into the client's headers here, and its UnicodeError would quote it.
         key = settings.cloudflare_api_token if settings.hailuo_provider == "cloudflare" else settings.minimax_api_key
@@ -101,7 +113,7 @@ async def check_provider(settings: Settings, args: argparse.Namespace) -> int:
         except ProviderError as exc:
             # httpx refusing to send a header is reported like a dropped connection; it is the key.
             refused = isinstance(exc.__cause__, (httpx.LocalProtocolError, UnicodeError))
-            print(unsendable_key(settings) if refused else provider_problem(settings, exc), file=sys.stderr)
+            print(unsendable_key(settings) if refused else provider_problem(settings, exc, name), file=sys.stderr)
             return 1
     finally:
         await provider.aclose()

@@ -18,7 +18,7 @@ from bot.cli.runtime import Runtime, StartupFailed, open_runtime
 from bot.cli.workers import parse_worker, supervise
 from bot.config import Settings
 from bot.providers.callbacks import callback_app
-from bot.providers.factory import callback_secret, callback_url
+from bot.providers.factory import PUSHING, callback_secret, callback_url, webhook_readers
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,14 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             with _port_named("METRICS_PORT", settings.metrics_port):
                 runner = await serve(rt, settings.metrics_port)
             adapters.push_async_callback(runner.cleanup)
-        if callback_url(settings):
+        pushing = [name for name in PUSHING if callback_url(settings, name)]
+        if pushing:
+            app = callback_app(callback_secret(settings), rt.poller.on_push, webhook_readers(settings))
             with _port_named("CALLBACK_PORT", settings.callback_port):
-                runner = await serve_app(callback_app(callback_secret(settings), rt.poller.on_push),
-                                         settings.callback_port)
+                runner = await serve_app(app, settings.callback_port)
             adapters.push_async_callback(runner.cleanup)
             rt.poller.pushes = True
-            log.info("taking MiniMax status pushes on port %d", settings.callback_port)
+            log.info("taking status pushes from %s on port %d", " and ".join(pushing), settings.callback_port)
         try:
             with _port_named("SLACK_PORT (or --port)", settings.slack_port):
                 started = await _start_adapters(settings, rt, adapters, shared_port=worker is not None)

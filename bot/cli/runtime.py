@@ -9,15 +9,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import messages
 from bot.config import Settings
 from bot.context import AdapterContext
 from bot.core import Core
+from bot.delivery import folder_problem
 from bot.inbox import Inbox
 from bot.metrics import Metrics
 from bot.poller import Poller
 from bot.ports import ChatPort
 from bot.providers.base import Provider
-from bot.providers.factory import make_provider, submits_per_minute
+from bot.providers.factory import make_providers, submits_per_minute
+from bot.providers.failover import ProviderSet
 from bot.store import Store
 from bot.tasks import TaskSupervisor
 from storage import open_store
@@ -33,7 +36,7 @@ class Runtime:
 
     settings: Settings
     store: Store
-    provider: Provider
+    provider: ProviderSet  # the configured provider, and the fallback when one is set
     supervisor: TaskSupervisor
     poller: Poller
     core: Core
@@ -60,29 +63,34 @@ async def open_runtime(
     """Open storage (migrating it), build the provider, poller and core; close all on exit."""
     ports = {} if ports is None else ports
     media = Path(settings.media_dir)
-    await asyncio.to_thread(media.mkdir, parents=True, exist_ok=True)
+    # Made and write-tested now, so an unusable MEDIA_DIR stops the start in one line, not every job later.
+    problem = await asyncio.to_thread(folder_problem, media, create=True)
+    if problem:
+        raise StartupFailed(messages.LOCAL_MEDIA_UNWRITABLE.format(path=media, reason=problem))
     supervisor = TaskSupervisor()
     store = await open_store(settings.database_url, clock=clock)  # StoreUnavailable names DATABASE_URL
     try:
         try:
-            provider = provider or make_provider(settings, supervisor=supervisor, state_dir=media / ".local-provider")
+            providers = ProviderSet(provider) if provider is not None else make_providers(
+                settings, supervisor=supervisor, state_dir=media / ".local-provider")
         except ValueError as exc:
             raise StartupFailed(str(exc)) from None
         metrics = Metrics()
-        poller = Poller(settings, store, provider, ports, supervisor, clock=clock,
+        poller = Poller(settings, store, providers, ports, supervisor, clock=clock,
                         submits_per_minute=submits_per_minute(settings), metrics=metrics)
-        core = Core(settings, store, provider_name=provider.name, ports=ports, wake=poller.wake, clock=clock)
+        core = Core(settings, store, provider_name=lambda: providers.name, ports=ports, wake=poller.wake,
+                    clock=clock)
         inbox = Inbox(store, supervisor, owner=poller.owner, lease_seconds=settings.lease_seconds, clock=clock)
         inbox.start()
         try:
             if start_poller:
                 poller.start()
-            yield Runtime(settings, store, provider, supervisor, poller, core, inbox, ports, metrics)
+            yield Runtime(settings, store, providers, supervisor, poller, core, inbox, ports, metrics)
         finally:
             # Background work stops first, while the provider's connections and the database are open.
             await inbox.aclose()
             await poller.stop(settings.shutdown_grace_seconds)
             await supervisor.aclose()
-            await provider.aclose()
+            await providers.aclose()
     finally:
         await store.close()

@@ -48,10 +48,11 @@ class TaskState:
     video_url: str | None = None
     file_id: str | None = None
     error: ProviderError | None = None
+    queue_position: int | None = None  # the provider's own place in its line, when it says (fal)
 
 
 class Provider(Protocol):
-    """A Hailuo 2.3 backend: MiniMax, Cloudflare, or the offline local renderer."""
+    """A Hailuo 2.3 backend: MiniMax, Cloudflare, Replicate, fal, or the offline local renderer."""
 
     name: str
 

@@ -1,4 +1,8 @@
-"""MiniMax's optional push notifications: `POST /callbacks/minimax/<secret>` (providers.md 1.5)."""
+"""Providers' optional push notifications: `POST /callbacks/<provider>/<secret>`.
+
+MiniMax's own protocol (providers.md 1.5, with its challenge) and, for Replicate and fal, their
+webhooks: each a hint that makes the bot poll that task at once, never a verdict.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
@@ -25,12 +29,14 @@ _PUSHED = {
 }
 
 OnPush = Callable[[str, TaskState], Awaitable[bool]]
+# A provider's webhook reader: the task id of an authentic push (headers and raw body), else None.
+ReadPush = Callable[[Mapping[str, str], bytes], Awaitable[str | None]]
 # Ids as MiniMax writes them (digits); anything else (nested values, NUL, lone surrogates) could
 # break a repr or a database query further on, so it is refused here with a 400.
 _IDENT = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
-def callback_app(secret: str, on_push: OnPush) -> web.Application:
+def callback_app(secret: str, on_push: OnPush, webhooks: Mapping[str, ReadPush] | None = None) -> web.Application:
     """The aiohttp app: echo the challenge at once, hand pushes for tasks we know to `on_push`, refuse the rest.
 
     A push proves nothing (anyone with the URL can send one): `on_push` only polls the provider sooner.
@@ -57,8 +63,23 @@ def callback_app(secret: str, on_push: OnPush) -> web.Application:
             return web.json_response({"error": "unknown task"}, status=404)
         return web.json_response({"status": "success"})
 
+    def webhook(read: ReadPush) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def receive_webhook(request: web.Request) -> web.Response:
+            if not hmac.compare_digest(request.match_info["secret"].encode(), secret.encode()):
+                return web.json_response({"error": "not found"}, status=404)
+            task_id = _ident(await read(request.headers, await request.read()))
+            if task_id is None:
+                return web.json_response({"error": "not a push this bot can verify"}, status=400)
+            if not await on_push(task_id, TaskState(task_id, TaskStatus.PROCESSING)):
+                return web.json_response({"error": "unknown task"}, status=404)
+            return web.json_response({"status": "ok"})
+
+        return receive_webhook
+
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_post("/callbacks/minimax/{secret}", receive)
+    for provider, read in (webhooks or {}).items():
+        app.router.add_post(f"/callbacks/{provider}/{{secret}}", webhook(read))
     return app
 
 

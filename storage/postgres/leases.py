@@ -82,8 +82,8 @@ class PgLeaseQueries(PgBase):
             claimed = job.advance(JobStatus.SUBMITTING, submit_attempts=job.submit_attempts + 1, updated_at=now)
             await db.execute(
                 "UPDATE jobs SET status = 'submitting', submit_attempts = $1, provider = $2, updated_at = $3, "
-                "lease_owner = $4, lease_until = $5 WHERE id = $6 AND status = 'queued'",
-                claimed.submit_attempts, claimed.provider, now, owner, until, job.id,
+                "lease_owner = $4, lease_until = $5, price_usd = $7 WHERE id = $6 AND status = 'queued'",
+                claimed.submit_attempts, claimed.provider, now, owner, until, job.id, claimed.price_usd,
             )
             await db.execute("INSERT INTO job_events (job_id, status, at) VALUES ($1, 'submitting', $2)", job.id, now)
             return claimed, "ok"
