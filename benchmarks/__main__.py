@@ -13,10 +13,10 @@ import sys
 import tempfile
 import time
 
-from benchmarks import ack, inbox_drill, poller, quota, relay, scale
+from benchmarks import ack, discord_burst, inbox_drill, poller, quota, relay, scale
 
 BENCHMARKS = {"ack": ack.run, "quota": quota.run, "poller": poller.run, "relay": relay.run, "scale": scale.run,
-              "inbox": inbox_drill.run}
+              "inbox": inbox_drill.run, "discord": discord_burst.run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -133,7 +133,8 @@ class ProviderSteps:
             await self.notices.fail(job, failure_reason(state.error), polls=polls)
         else:
             new = _PROVIDER_STATES[state.status]
-            changes = {"polls": polls, "attempts": 0, "next_poll_at": now + self.interval(polls)}
+            changes = {"polls": polls, "attempts": 0, "next_poll_at": now + self.interval(polls),
+                       "provider_place": state.queue_position}
             if new != job.status and allowed(job.status, new):
                 job = await self.store.transition(job, new, **changes)
                 await self.notices.show(job)

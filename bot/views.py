@@ -25,7 +25,9 @@ def status_view(job: Job, now: float, *, credits_left: int | None = None, positi
         elapsed_seconds=max(0.0, end - job.created_at),
         cost=job.cost,
         credits_left=credits_left,
-        queue_position=position if job.status is JobStatus.QUEUED else None,
+        # Waiting for a slot: its place in the bot's own line; at a provider that says, the place in its line.
+        queue_position=position if job.status is JobStatus.QUEUED else (
+            job.provider_place if job.status is JobStatus.QUEUEING else None),
         error=job.error,
     )
 

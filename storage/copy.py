@@ -22,12 +22,12 @@ from storage.sqlite import SQLiteStore
 
 # In the order they are written: job_events refers to jobs.
 TABLES = ("jobs", "job_events", "quota_ledger", "quota_limits", "blocked_users", "allowed_channels", "admin_log",
-          "frames")
+          "frames", "inbox")
 _ORDER = {"jobs": "created_at, id", "quota_limits": "platform, workspace_id, user_id",
           "blocked_users": "platform, workspace_id, user_id", "allowed_channels": "platform, workspace_id, channel_id",
-          "frames": "name"}
+          "frames": "name", "inbox": "received_at, key"}
 IDENTITY = ("job_events", "quota_ledger", "admin_log")  # their `id` is an identity column on PostgreSQL
-_CLEARED = {"lease_owner": None, "lease_until": 0.0}  # jobs: nobody holds a step in the new database
+_CLEARED = {"lease_owner": None, "lease_until": 0.0}  # jobs, inbox: nobody holds anything in the new database
 BATCH = 500
 
 
@@ -94,7 +94,7 @@ async def copy_database(source: Store, target: Store) -> dict[str, int]:
 
 async def _copy_table(src: _SqliteSide | _PostgresSide, dst: _SqliteSide | _PostgresSide, table: str) -> int:
     columns = await dst.columns(table)
-    cleared = {columns.index(c): v for c, v in _CLEARED.items() if table == "jobs" and c in columns}
+    cleared = {columns.index(c): v for c, v in _CLEARED.items() if table in ("jobs", "inbox") and c in columns}
     copied = 0
     async for batch in src.batches(table, columns):
         if cleared:

@@ -79,9 +79,10 @@ class ProviderSet:
             task_id = await provider.submit(request)
         except ProviderError as exc:
             if provider is self.primary and self.fallback is not None and self._outage(exc):
+                if self._out_until is None:  # told once, not once for each job that was on its way
+                    log.error("the %s provider is out (%s); new jobs go to %s until it is back", provider.name, exc,
+                              self.fallback.name)
                 self._out_until = self.clock() + RETRY_PRIMARY_SECONDS
-                log.error("the %s provider is out (%s); new jobs go to %s until it is back", provider.name, exc,
-                          self.fallback.name)
                 # Back in line, never sent anywhere: the next claim records the fallback for it.
                 raise ProviderError(Fault.RETRY, f"{provider.name} is out; moving to {self.fallback.name}",
                                     code="failover", retry_after=0.5) from exc

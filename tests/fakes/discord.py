@@ -73,6 +73,8 @@ class FakeDiscord:
     bot_permissions: int = 309237763072  # what the bot's role grants in the guild
     ephemeral: list[dict[str, Any]] = field(default_factory=list)  # seen only by `user_id`
     shown: list[dict[str, Any]] = field(default_factory=list)  # every public state ever shown, with channel_id
+    # interaction id -> (time.perf_counter() when its FIRST callback arrived, that callback's body)
+    answered: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.bot = user(APP_ID, "hailuo")
@@ -157,6 +159,15 @@ class FakeDiscord:
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         assert self._ws is not None, "the client is not connected"
         await self._ws.send_json({"op": 0, "t": event, "s": next(self._seq), "d": data})
+
+    async def burst(self, payloads: list[dict[str, Any]]) -> dict[str, float]:
+        """Remember and dispatch these INTERACTION_CREATE payloads back to back; when each was sent, by id."""
+        sent = {}
+        for payload in payloads:
+            self.remember(payload)
+            sent[payload["id"]] = time.perf_counter()
+            await self.dispatch("INTERACTION_CREATE", payload)
+        return sent
 
     def interaction(self, kind: int, data: dict[str, Any], *, user_id: str = "444444444444444444",
                     permissions: str = "0", channel_id: str = CHANNEL_ID, limit: int | None = None,
@@ -349,6 +360,7 @@ class FakeDiscord:
 
     async def _callback(self, body: dict[str, Any], interaction_id: str, token: str) -> web.Response:
         self.callbacks.append({"token": token, **body})
+        self.answered.setdefault(interaction_id, (time.perf_counter(), body))
         kind, data = body["type"], body.get("data") or {}
         ephemeral = bool(data.get("flags", 0) & EPHEMERAL)
         payload = self._payloads.get(token, {})
