@@ -84,3 +84,28 @@ async def test_webhooks_are_verified_then_only_bring_a_poll_forward(tmp_path: Pa
     finally:
         await runner.cleanup()
         await replicate.stop()
+
+
+async def test_fal_place_in_its_own_line_reaches_the_status_message(tmp_path: Path, sample_mp4: bytes) -> None:
+    from bot.jobs import JobStatus
+    from bot.providers.fal import FalProvider
+    from bot.views import status_view
+    from tests.provider_rig import ProviderRig
+
+    fake = await FakeFal(video=sample_mp4, queued_polls=3).start()
+    rig = await ProviderRig(tmp_path, FalProvider(fake.key, fake.queue_url), per_minute=100).open()
+    try:
+        job_id = await rig.ask("harbour lights")
+        places = []
+        for _ in range(12):
+            await rig.step(10)
+            job = await rig.store.get_job(job_id)
+            if job.status is JobStatus.QUEUEING:
+                places.append(status_view(job, rig.clock()).queue_position)
+        assert places and places == sorted(places, reverse=True) and all(p is not None for p in places)
+        assert await rig.until_done(job_id) == [JobStatus.DELIVERED]
+        done = await rig.store.get_job(job_id)
+        assert status_view(done, rig.clock()).queue_position is None  # no place once it has left the line
+    finally:
+        await rig.close()
+        await fake.stop()
