@@ -142,11 +142,17 @@ class Settings(BaseSettings):
         model's list price for a Fast one (every host lists MiniMax's own prices).
         """
         kind = f"{resolution.lower()}_{duration}s"
+        usd = self.usd_of(resolution, duration, provider=provider, model=model)
+        return Price(getattr(self, f"credits_{kind}"), usd)
+
+    def usd_of(self, resolution: str, duration: int, *, provider: str | None = None, model: str = "") -> float:
+        """The estimated dollars of one video (see price_of); 0 for a kind with no price."""
+        kind = f"{resolution.lower()}_{duration}s"
         fast = "fast" in model.lower()
-        usd = FAST_LIST_PRICES.get(kind, 0.0) if fast else getattr(self, f"price_{kind}_usd")
+        usd = FAST_LIST_PRICES.get(kind, 0.0) if fast else getattr(self, f"price_{kind}_usd", 0.0)
         if provider is not None:
             usd = self.provider_price_table.get(f"{provider}{'-fast' if fast else ''}:{kind}", usd)
-        return Price(getattr(self, f"credits_{kind}"), usd)
+        return usd
 
     @property
     def provider_price_table(self) -> dict[str, float]:

@@ -191,9 +191,9 @@ class Poller:
         name = self.providers.name
         if job.submit_attempts > 0 and self.providers.get(job.provider) is not None:
             name = job.provider
-        price = self.settings.price_of(job.request.resolution, job.request.duration, provider=name,
-                                       model=self.providers.model_of(name))
-        return job.replace(provider=name, price_usd=price.usd)
+        usd = self.settings.usd_of(job.request.resolution, job.request.duration, provider=name,
+                                   model=self.providers.model_of(name))
+        return job.replace(provider=name, price_usd=usd)
 
     def _step_for(self, job: Job, now: float, timeout: float) -> Callable[[], Coroutine[Any, Any, None]] | None:
         """The step a due job needs; found with no lease held, so a SUBMITTING or DELIVERING one was cut off."""
