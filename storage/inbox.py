@@ -29,14 +29,27 @@ class InboxQueries:
 
     async def inbox_add(self, items: Sequence[InboxItem], owner: str, until: float) -> list[bool]:
         """Record every item not seen before, in one transaction; for each, whether it was new."""
-        fresh: list[bool] = []
+        # A few statements for the whole batch, not one per item: each is a hop to the connection's
+        # thread, and a burst's acknowledgements wait for this transaction.
+        keys = list(dict.fromkeys(item.key for item in items))
         async with self._write() as db:
+            seen: set[str] = set()
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                rows = await db.execute_fetchall(
+                    f"SELECT key FROM inbox WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+                seen.update(row[0] for row in rows)
+            fresh: list[bool] = []
+            rows_to_add = []
             for item in items:
-                cur = await db.execute(
-                    "INSERT OR IGNORE INTO inbox (key, platform, kind, payload, received_at, lease_owner, lease_until)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (item.key, item.platform, item.kind, item.payload, item.received_at, owner, until))
-                fresh.append(cur.rowcount == 1)
+                fresh.append(item.key not in seen)
+                if fresh[-1]:
+                    seen.add(item.key)  # a key repeated inside one batch is new at its first place only
+                    rows_to_add.append((item.key, item.platform, item.kind, item.payload, item.received_at, owner,
+                                        until))
+            await db.executemany(
+                "INSERT INTO inbox (key, platform, kind, payload, received_at, lease_owner, lease_until)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)", rows_to_add)
         return fresh
 
     async def inbox_done(self, key: str) -> None:
