@@ -93,7 +93,7 @@ async def drill(tmp: Path, count: int = COUNT, seed: int | None = None, settle: 
     try:
         proc = await _start(env, port)
         urls = {f"U{i}": slack.response_url() for i in range(count)}
-        kill_after = rng.uniform(0.0, 0.1 + count / 2000)  # from the first acknowledgement
+        kill_after = rng.uniform(0.0, 0.1 + count / 400)  # from the first acknowledgement
         first = asyncio.Event()
         acked: list[str] = []
         in_ack: list[str] = []
