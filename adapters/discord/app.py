@@ -217,9 +217,15 @@ class DiscordAdapter:
             if raw is None:  # not from the gateway (nothing to replay it from): handled without a record
                 await self._video(interaction, req, arrived)
                 return
+            record = self.ctx.inbox.record(t.PLATFORM, "interaction", key,
+                                           {"interaction": raw, "request": request_to_json(req)})
             try:
-                fresh = await self.ctx.inbox.record(t.PLATFORM, "interaction", key,
-                                                    {"interaction": raw, "request": request_to_json(req)})
+                if self._answering > BUSY_AT:
+                    # A burst: the record waits for its batch while the 3 s run, so the defer goes out
+                    # together with it rather than after it.
+                    _, fresh = await asyncio.gather(InteractionAnswer(interaction).busy(), record)
+                else:
+                    fresh = await record
             except InboxUnavailable:
                 await InteractionAnswer(interaction).refuse(NOT_RECORDED)
                 return
