@@ -79,3 +79,22 @@ async def test_the_same_provider_twice_is_refused() -> None:
     with pytest.raises(ValueError, match="HAILUO_FALLBACK_PROVIDER"):
         ProviderSet(provider, MiniMaxProvider("k", "http://127.0.0.1:9"))
     await provider.aclose()
+
+
+async def test_a_primary_that_goes_down_mid_burst_finishes_every_job_once(tmp_path: Path, hosts) -> None:
+    minimax, replicate = hosts
+    rig = await rig_for(tmp_path, minimax, replicate, provider_max_in_flight=5)
+    try:
+        jobs = [await rig.ask(f"scene {i}", user=f"u{i}") for i in range(20)]
+        await rig.step(1)  # the first five go to MiniMax
+        assert len(minimax.tasks) == 5
+        minimax.fail_next("create", *[("code", 1008)] * 100)  # then its balance runs out
+        assert await rig.until_done(*jobs) == [JobStatus.DELIVERED] * 20
+        made = [await rig.store.get_job(j) for j in jobs]
+        assert sorted(j.provider for j in made).count("minimax") == 5
+        assert len(minimax.tasks) == 5 and len(replicate.predictions) == 15  # each job made exactly once
+        for job in made:
+            assert await rig.ledger(job.id) == ["reserve", "capture"]  # each charged once
+        assert len({j.task_id for j in made}) == 20
+    finally:
+        await rig.close()
