@@ -14,7 +14,9 @@ from bot.cli import local, run
 from bot.cli import ops as ops_cli
 from bot.cli.logs import setup_logging
 from bot.cli.runtime import StartupFailed
+from bot.config import Settings
 from bot.store import StoreUnavailable
+from web import login as web_login
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-provider", help="one cheap call: do the provider key, base URL and model work?")
     admin_cli.add_parsers(sub)
     ops_cli.add_parsers(sub)
+    web_login.add_parser(sub)
     return parser
 
 
@@ -80,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "usage": admin_cli.usage,
         "db": ops_cli.db,
         "prune": ops_cli.prune,
+        "web-login": _web_login,
     }[args.command]
     try:
         return asyncio.run(runner(settings, args))
@@ -88,6 +92,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+async def _web_login(settings: Settings, args: argparse.Namespace) -> int:
+    """`hailuo-bot web-login`: print a one-time link that signs the operator in to the web page as an admin."""
+    import time
+
+    from storage import open_store
+
+    store = await open_store(settings.database_url)
+    try:
+        print(await web_login.issue_link(store, settings, web_login.login_of(args), time.time()))
+    finally:
+        await store.close()
+    print(f"The link works once, for {settings.web_login_minutes:g} minutes.", file=sys.stderr)
+    if settings.web_port is None:
+        print("WEB_PORT is not set, so `hailuo-bot run` serves no web page: set it first.", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

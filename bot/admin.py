@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot import messages
+from bot import i18n, messages
 from bot.commands import CommandRequest, Reply
 from bot.config import Settings
 from bot.days import utc_day
@@ -29,7 +29,7 @@ async def handle_admin(scope: AdminScope, req: CommandRequest) -> Reply:
         return Reply(messages.ADMIN_ONLY, ok=False, ephemeral=True)
     action, *rest = req.args or ("help",)
     handler = {"quota": _quota, "block": _block, "unblock": _block, "channels": _channels, "usage": _usage,
-               "log": _log}.get(action.lower())
+               "log": _log, "language": _language}.get(action.lower())
     if handler is None:
         return Reply(messages.ADMIN_HELP, ephemeral=True)
     try:
@@ -50,7 +50,7 @@ async def _quota(core: AdminScope, req: CommandRequest, action: str, rest: list[
             raise ValueError("negative credits")
         user = rest[2] if len(rest) > 2 else ""
         await core.store.set_limit(req.platform, req.workspace_id, user, credits, set_by=_actor(req))
-        who = user_ref(user) if user else "this workspace"
+        who = user_ref(user) if user else messages.THIS_WORKSPACE
         return messages.ADMIN_LIMIT_SET.format(who=who, credits=credits)
     user = rest[0] if rest else "-"
     u = await core.store.usage(req.platform, req.workspace_id, user, day=utc_day(core.clock()),
@@ -58,8 +58,9 @@ async def _quota(core: AdminScope, req: CommandRequest, action: str, rest: list[
     text = messages.ADMIN_QUOTA_WORKSPACE.format(used=u.workspace_used, left=u.workspace_left,
                                                  limit=u.workspace_limit)
     if rest:
-        text = messages.ADMIN_QUOTA_USER.format(user=user_ref(user), used=u.user_used - u.user_held, held=u.user_held,
-                                                left=u.user_left, limit=u.user_limit) + " " + text
+        user_text = messages.ADMIN_QUOTA_USER.format(user=user_ref(user), used=u.user_used - u.user_held,
+                                                     held=u.user_held, left=u.user_left, limit=u.user_limit)
+        return i18n.join(" ", [user_text, text])
     return text
 
 
@@ -97,8 +98,9 @@ async def _usage(core: AdminScope, req: CommandRequest, action: str, rest: list[
         spent[0] += r.delivered
         spent[1] += r.usd
     if len(per_provider) > 1:
-        lines.append(messages.ADMIN_USAGE_PROVIDERS.format(providers=", ".join(
-            f"{name} ${usd:.2f} ({int(n)})" for name, (n, usd) in sorted(per_provider.items()))))
+        lines.append(messages.ADMIN_USAGE_PROVIDERS.format(providers=i18n.join(", ", (
+            messages.ADMIN_USAGE_PROVIDER.format(name=name, usd=usd, count=int(n))
+            for name, (n, usd) in sorted(per_provider.items())))))
     per_user: dict[str, list[float]] = {}
     for r in rows:
         total = per_user.setdefault(r.user_id, [0, 0, 0.0])
@@ -108,7 +110,18 @@ async def _usage(core: AdminScope, req: CommandRequest, action: str, rest: list[
     for user, (delivered, credits, usd) in sorted(per_user.items(), key=lambda kv: -kv[1][2])[:10]:
         lines.append(messages.ADMIN_USAGE_USER.format(user=user_ref(user), delivered=int(delivered),
                                                       credits=int(credits), usd=usd))
-    return "\n".join(lines)
+    return i18n.join("\n", lines)
+
+
+async def _language(core: AdminScope, req: CommandRequest, action: str, rest: list[str]) -> str:
+    if rest:
+        code = i18n.normalize(rest[0])
+        if code is None:
+            return messages.ADMIN_LANGUAGE_UNKNOWN.format(code=rest[0], languages=", ".join(i18n.available()))
+        await core.store.set_workspace_locale(req.platform, req.workspace_id, code, set_by=_actor(req))
+        return messages.ADMIN_LANGUAGE_SET.format(language=i18n.language_name(code), code=code)
+    code = await core.store.workspace_locale(req.platform, req.workspace_id) or i18n.SOURCE
+    return messages.ADMIN_LANGUAGE.format(language=i18n.language_name(code), code=code)
 
 
 async def _log(core: AdminScope, req: CommandRequest, action: str, rest: list[str]) -> str:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
-from bot import messages
+from bot import i18n, messages
 from bot.commands import CommandRequest, Reply
 from bot.config import Settings
 from bot.days import human_duration, seconds_until_reset, utc_day
@@ -52,13 +51,13 @@ class Answers:
             return Reply(messages.HISTORY_EMPTY, ephemeral=True)
         lines = (
             messages.HISTORY_LINE.format(
-                when=datetime.fromtimestamp(j.created_at, UTC).strftime("%Y-%m-%d %H:%M"), job=j.id,
-                status=messages.STATUS_LABELS[j.status.value], prompt=_short(j.request.prompt or "(animated image)"),
+                when=j.created_at, job=j.id, status=messages.STATUS_LABELS[j.status.value],
+                prompt=_short(j.request.prompt or messages.ANIMATED_IMAGE),
                 duration=j.request.duration, resolution=j.request.resolution,
             )
             for j in jobs
         )
-        return Reply("\n".join(lines), ephemeral=True)
+        return Reply(i18n.join("\n", lines), ephemeral=True)
 
     async def status(self, req: CommandRequest) -> Reply:
         """`/status [JOB]`: one job of the member's, or all of theirs still in progress."""
@@ -73,22 +72,25 @@ class Answers:
             if not jobs:
                 return Reply(messages.NO_ACTIVE_JOBS, ephemeral=True)
         now = self.clock()
-        lines = (
-            messages.STATUS_LINE.format(
-                job=j.id, status=messages.STATUS_LABELS[j.status.value],
-                elapsed=human_duration((j.updated_at if j.status.terminal else now) - j.created_at),
-                prompt=_short(j.request.prompt or "(animated image)"),
-            )
-            + (f" ({j.error})" if j.error else "")
-            for j in jobs
-        )
-        return Reply("\n".join(lines), ephemeral=True)
+        lines = (_status_line(j, now) for j in jobs)
+        return Reply(i18n.join("\n", lines), ephemeral=True)
 
     async def help(self, req: CommandRequest) -> Reply:
         """`/help`."""
         return Reply(self.help_text(), ephemeral=True)
 
 
+def _status_line(j: Job, now: float) -> str:
+    line = messages.STATUS_LINE.format(
+        job=j.id, status=messages.STATUS_LABELS[j.status.value],
+        elapsed=human_duration((j.updated_at if j.status.terminal else now) - j.created_at),
+        prompt=_short(j.request.prompt or messages.ANIMATED_IMAGE),
+    )
+    return i18n.join("", [line, " (", j.error, ")"]) if j.error else line
+
+
 def _short(text: str, limit: int = 80) -> str:
+    if isinstance(text, i18n.Text):
+        return text
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

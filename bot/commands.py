@@ -31,6 +31,8 @@ class CommandRequest:
     upload_limit: int | None = None  # bytes the platform accepts per file here
     is_admin: bool = False
     request_key: str | None = None  # the inbox key of the platform's payload: a replay maps to the same job
+    locale: str | None = None  # the member's language as the platform says it (normalized), if it says
+    server_locale: str | None = None  # the server's own language (Discord's guild_locale), after the admins' default
 
 
 @dataclass(frozen=True)

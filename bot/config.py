@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     provider_max_in_flight: int = Field(5, ge=1)
     delivery_attempts: int = Field(5, ge=1)
     upload_timeout_seconds: float = Field(600.0, gt=0)
+    # The platforms' limits the bot keeps under, shared by every process (README "Platform rate limits").
+    status_edit_seconds: float = Field(3.0, gt=0)  # at most one status edit per job this often
+    slack_posts_per_second: float = Field(1.0, gt=0)  # chat.postMessage per channel
+    slack_edits_per_minute: float = Field(45.0, gt=0)  # chat.update per workspace (Slack: about 50)
+    slack_uploads_per_minute: float = Field(90.0, gt=0)  # files upload v2 calls per workspace (Slack: about 100)
+    discord_messages_per_second: float = Field(1.0, gt=0)  # message posts, and edits, per channel (Discord: 5 per 5 s)
     shutdown_grace_seconds: float = Field(30.0, ge=0)
     lease_seconds: float = Field(30.0, gt=0)
 
@@ -121,6 +127,16 @@ class Settings(BaseSettings):
     local_fps: int = Field(24, ge=1, le=60)
 
     metrics_port: int | None = None
+    # The web page (web/): off unless WEB_PORT is set; sign-in through Slack (OpenID Connect) or Discord (OAuth2).
+    web_port: int | None = None
+    web_secret: Secret = None
+    web_login_minutes: float = Field(10.0, gt=0)
+    slack_client_id: str | None = None
+    slack_client_secret: Secret = None
+    slack_authorize_url: str = "https://slack.com/openid/connect/authorize"
+    discord_client_id: str | None = None
+    discord_client_secret: Secret = None
+    discord_authorize_url: str = "https://discord.com/oauth2/authorize"
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 

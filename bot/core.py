@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
-from bot import messages
+from bot import i18n, messages
 from bot.admin import AdminScope, handle_admin
 from bot.answers import Answers
+from bot.budget import PlatformBudget
 from bot.commands import CommandRequest, Reply
 from bot.config import Settings
 from bot.contract import InvalidRequest, VideoRequest
@@ -20,7 +22,7 @@ from bot.frames import frame_here, keep_frame
 from bot.images import MAX_IMAGE_BYTES, check_first_frame
 from bot.jobs import Job
 from bot.policy import access_refusal, blocked_term
-from bot.ports import CannotPost, ChatPort, StatusOpener, StatusPlace
+from bot.ports import CannotPost, ChatPort, StatusOpener, StatusPlace, ThreadRef
 from bot.store import QuotaUsage, Reservation, Store
 from bot.views import status_view
 
@@ -44,7 +46,9 @@ class Core:
         ports: Mapping[str, ChatPort],
         wake: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
+        budget: PlatformBudget | None = None,
     ) -> None:
+        self.budget = budget  # the platforms' shared rate budget: the first status message is urgent
         self.settings = settings
         self.store = store
         self._provider_name = provider_name  # with a fallback provider, who takes new jobs changes
@@ -64,8 +68,16 @@ class Core:
                 accepted job's status message; without one the job simply waits for the poller.
 
         Returns:
-            The answer to show the member: a refusal in plain words (nothing charged), or the acceptance.
+            The answer to show the member: a refusal in plain words (nothing charged), or the acceptance,
+            in the member's language (the platform's, else the workspace default, else the server's, else English).
         """
+        locale = req.locale or await self.store.workspace_locale(req.platform, req.workspace_id) \
+            or req.server_locale or i18n.SOURCE
+        req = dataclasses.replace(req, locale=locale)
+        reply = await self._handle(req, opener)
+        return dataclasses.replace(reply, text=i18n.render(reply.text, locale))
+
+    async def _handle(self, req: CommandRequest, opener: StatusOpener | None) -> Reply:
         try:
             if req.request_key and req.command in ("video", "regenerate") \
                     and await self.store.get_job(job_id_for(req)) is not None:
@@ -82,7 +94,7 @@ class Core:
                 return _refusal(messages.UNKNOWN_COMMAND.format(help=self.help_text()))
             return await answer(req)
         except InvalidRequest as exc:
-            return _refusal(str(exc))
+            return _refusal(i18n.said(exc))
 
     @property
     def provider_name(self) -> str:
@@ -144,7 +156,7 @@ class Core:
             provider=self.provider_name, thread_id=req.thread.thread_id if req.thread else None,
             upload_limit=req.upload_limit, created_at=now, updated_at=now,
             next_poll_at=now if opener is None else now + OPEN_GRACE_SECONDS,
-            regenerated_from=regenerated_from, day=utc_day(now), price_usd=price.usd,
+            regenerated_from=regenerated_from, day=utc_day(now), price_usd=price.usd, locale=req.locale,
         )
         reservation = await self.store.create_job(
             job, day=job.day, user_limit=self.settings.quota_user_daily_credits,
@@ -170,9 +182,14 @@ class Core:
     async def _open(self, job: Job, reply: Reply, opener: StatusOpener) -> Reply:
         """Have the adapter post the status message; withdraw the job, uncharged, when nothing could be posted."""
         try:
-            place: StatusPlace | None = await opener.open(reply.text, reply.view)  # type: ignore[arg-type]
+            def post() -> Awaitable[StatusPlace | None]:
+                return opener.open(i18n.render(reply.text, job.locale), reply.view)  # type: ignore[arg-type]
+
+            port = self.ports.get(job.platform)
+            to = ThreadRef(job.platform, job.workspace_id, job.channel_id, job.thread_id)
+            place = await (post() if self.budget is None or port is None else self.budget.send(port, "open", to, post))
         except Exception as exc:
-            text = str(exc) if isinstance(exc, CannotPost) else messages.COULD_NOT_START
+            text = i18n.said(exc) if isinstance(exc, CannotPost) else messages.COULD_NOT_START
             if not isinstance(exc, CannotPost):
                 log.warning("job %s: the status message could not be posted: %s", job.id, type(exc).__name__)
             if await self.store.withdraw(job):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.messages import duration_text
+
 
 def utc_day(now: float) -> str:
     """The quota day (YYYY-MM-DD, UTC) that `now` falls in."""
@@ -18,12 +20,5 @@ def seconds_until_reset(now: float) -> float:
 
 
 def human_duration(seconds: float) -> str:
-    """`3 h 12 min`, `4 min`, `25 s`: short and plain."""
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {secs} s" if minutes < 10 and secs else f"{minutes} min"
-    return f"{secs} s"
+    """`3 h 12 min`, `4 min`, `25 s`: short and plain (a Text, rendered in the reader's language)."""
+    return duration_text(seconds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import logging
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from bot import messages
+from bot.budget import PlatformBudget, RateLimited
 from bot.jobs import Job, JobStatus
 from bot.metrics import Metrics
 from bot.notices import Notices, failure_reason
@@ -82,7 +84,9 @@ class Delivery:
         attempts: int,
         metrics: Metrics,
         clock: Callable[[], float],
+        budget: PlatformBudget | None = None,
     ) -> None:
+        self.budget = budget
         self.store = store
         self.providers = providers
         self.ports = ports
@@ -117,8 +121,21 @@ class Delivery:
             job = await store.update(job, video_path=str(path), video_bytes=size)
         job = await store.transition(job, S.DELIVERING)
         await self.notices.show(job, force=True)
+        to = thread_of(job)
         try:
-            ref = await port.post_video(thread_of(job), video_post(job, str(path), size))
+            post = video_post(job, str(path), size)
+            if self.budget is not None:  # a video goes before routine edits: it may use the whole bucket
+                await self.budget.take(port, "video", to, urgent=True)
+                budget = self.budget
+                post = dataclasses.replace(post, pace=lambda: budget.take(port, "notify", to, urgent=True))
+            ref = await port.post_video(to, post)
+        except RateLimited as exc:
+            # Not a failed try: the platform asked us to wait. It stays DELIVERING, so the next run
+            # looks for the post first.
+            if self.budget is not None:
+                await self.budget.refused(port, "video", to, exc)
+            await self.store.update(job, next_poll_at=self.clock() + exc.retry_after)
+            return
         except Exception as exc:
             permanent = isinstance(exc, DeliveryFailed) and exc.permanent
             self.metrics.delivery_failures.inc()

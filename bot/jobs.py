@@ -105,6 +105,7 @@ class Job:
     day: str = ""  # the quota day (UTC) the job was accepted on
     price_usd: float = 0.0  # the provider's list price, for spend reports and the budget
     provider_place: int | None = None  # the job's place in the provider's own line, when it says (fal)
+    locale: str | None = None  # the language of the member who asked: later messages use it
 
     def advance(self, new: JobStatus, **changes: object) -> Job:
         """Return this job in `new` status, or raise IllegalTransition."""

@@ -25,6 +25,11 @@ class Metrics:
         )
         self.delivery_failures = Counter("hailuo_delivery_failures_total", "Failed attempts to post a video",
                                          registry=r)
+        self.platform_rate_limited = Counter(
+            "hailuo_platform_rate_limited_total", "429 answers from a chat platform (waited out, not failures)",
+            ["platform", "action"], registry=r)
+        self.status_edits = Counter("hailuo_status_edits_total", "Status edits by outcome (sent, skipped, collapsed)",
+                                    ["outcome"], registry=r)
         self.jobs = Gauge("hailuo_jobs", "Jobs by status", ["status"], registry=r)
         self.queue_depth = Gauge("hailuo_queue_depth", "Jobs waiting for a provider slot", registry=r)
         self.in_flight = Gauge("hailuo_jobs_in_flight", "Jobs at the provider", registry=r)

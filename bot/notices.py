@@ -7,17 +7,19 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bot import messages
+from bot.budget import PlatformBudget
 from bot.config import Settings
 from bot.days import utc_day
+from bot.i18n import render
 from bot.jobs import Job, JobStatus
 from bot.ports import ChatPort, MessageRef
 from bot.providers.base import Fault, ProviderError
+from bot.status_edits import StatusEdits
 from bot.store import Store
 from bot.views import status_view, thread_of
 
 log = logging.getLogger(__name__)
 
-STATUS_EDIT_INTERVAL = 3.0  # seconds between status-message edits of one job
 REFRESH_PLACES = 50  # when the line moves, waiting jobs up to this place get their status edited
 
 
@@ -32,6 +34,8 @@ class Notices:
         *,
         clock: Callable[[], float],
         wake: Callable[[], None],
+        budget: PlatformBudget | None = None,
+        edits: StatusEdits | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -39,6 +43,8 @@ class Notices:
         self.clock = clock
         self.wake = wake
         self._last_edit: dict[str, float] = {}
+        self.budget = budget  # the platforms' shared rate budget (None: ports are not limited)
+        self.edits = edits  # where a rate-limited platform's status edits wait their turn
 
     async def show(
         self, job: Job, *, force: bool = False, only_if_pending: bool = False, position: int | None = None
@@ -51,7 +57,7 @@ class Notices:
         last = self._last_edit.get(job.id)
         if only_if_pending and last is None:
             return
-        if not force and last is not None and now - last < STATUS_EDIT_INTERVAL:
+        if not force and last is not None and now - last < self.settings.status_edit_seconds:
             return
         self._last_edit[job.id] = now
         if job.status.terminal:
@@ -64,8 +70,16 @@ class Notices:
         if job.status is JobStatus.QUEUED and position is None:
             position = await self.store.queue_position(job)
         view = status_view(job, now, credits_left=usage.user_left, position=position)
+        ref = MessageRef(job.thread_id or job.channel_id, job.status_message_id)
+        if self.edits is not None and self.edits.budget.rates(port, "edit", thread_of(job)):
+            # Sent by the edits' own task, in order of importance and within the platform's limits; a final
+            # status is owed in the database until it is sent, so another process sends it if this one dies.
+            if job.status.terminal:
+                await self.store.owe_final_status(job.id, now)
+            self.edits.want(port, thread_of(job), ref, view, final=job.status.terminal)
+            return
         try:
-            await port.edit_status(MessageRef(job.thread_id or job.channel_id, job.status_message_id), view)
+            await port.edit_status(ref, view)
         except Exception as exc:
             log.warning("job %s: could not edit the status message: %s", job.id, type(exc).__name__)
 
@@ -82,8 +96,13 @@ class Notices:
         port = self.ports.get(job.platform)
         if port is None:
             return
+        to = thread_of(job)
+        text = render(text, job.locale)  # in the language of the member who asked
         try:
-            await port.notify(thread_of(job), job.user_id, text)
+            if self.budget is None:
+                await port.notify(to, job.user_id, text)
+            else:  # urgent: it may use the whole bucket, and a 429 is waited out
+                await self.budget.send(port, "notify", to, lambda: port.notify(to, job.user_id, text))
         except Exception as exc:
             log.warning("job %s: could not notify the requester: %s", job.id, type(exc).__name__)
 

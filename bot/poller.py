@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import messages
+from bot.budget import PlatformBudget
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.jobs import AT_PROVIDER, IllegalTransition, Job, JobStatus
@@ -23,6 +24,7 @@ from bot.ports import ChatPort
 from bot.provider_steps import ProviderSteps
 from bot.providers.base import Provider, TaskState
 from bot.providers.failover import ProviderSet
+from bot.status_edits import StatusEdits
 from bot.store import Store
 from bot.tasks import TaskSupervisor
 
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 S = JobStatus
 CONCURRENT_STEPS = 32  # job steps (polls, downloads, uploads) under way at once
+OWED_CHECK_SECONDS = 60.0  # how often, and how late, final statuses left unsent are picked up
 
 
 class Poller:
@@ -59,12 +62,17 @@ class Poller:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_seconds = settings.lease_seconds
         self.metrics = metrics or Metrics()
-        self.notices = Notices(settings, store, ports, clock=clock, wake=self.wake)
+        self.budget = PlatformBudget(store, clock=clock, metrics=self.metrics)  # Slack's and Discord's limits
+        self.edits = StatusEdits(self.budget, clock=clock, metrics=self.metrics, on_final=store.final_status_shown)
+        self._owed_check_at = 0.0
+        self.notices = Notices(settings, store, ports, clock=clock, wake=self.wake, budget=self.budget,
+                               edits=self.edits)
         self.steps = ProviderSteps(settings, store, self.providers, self.notices,
                                    rate_limited=submits_per_minute is not None, metrics=self.metrics, clock=clock,
                                    rng=rng or random.Random(), wake=self.wake)
         self.delivery = Delivery(store, self.providers, ports, self.notices, media_dir=Path(settings.media_dir),
-                                 attempts=settings.delivery_attempts, metrics=self.metrics, clock=clock)
+                                 attempts=settings.delivery_attempts, metrics=self.metrics, clock=clock,
+                                 budget=self.budget)
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task[Any]] = {}
         self._sem = asyncio.Semaphore(CONCURRENT_STEPS)
@@ -85,6 +93,7 @@ class Poller:
         """Run the loop, and the renewal of this process's leases, as supervised background tasks."""
         self._loop_task = self.supervisor.start(self._run(), name="poller")
         self._renew_task = self.supervisor.start(self._renew(), name="poller-leases")
+        self._edits_task = self.supervisor.start(self.edits.run(), name="status-edits")
 
     async def stop(self, grace: float = 30.0) -> None:
         """Stop taking new steps and give the steps under way (uploads) up to `grace` seconds to finish.
@@ -103,6 +112,15 @@ class Poller:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        # Final statuses first: whatever the budget lets out within a few seconds goes.
+        try:
+            await self.edits.flush(timeout=min(grace, 5.0))
+        except TimeoutError:
+            log.info("%d status edit(s) not sent before stopping", self.edits.pending)
+        edits_task = getattr(self, "_edits_task", None)
+        if edits_task is not None:
+            edits_task.cancel()
+            await asyncio.gather(edits_task, return_exceptions=True)
         renewal = getattr(self, "_renew_task", None)
         if renewal is not None:
             renewal.cancel()
@@ -147,6 +165,8 @@ class Poller:
             except Exception:
                 log.exception("poller tick failed")
             self.heartbeat = self.clock()
+            if self.heartbeat >= self._owed_check_at:
+                await self._send_owed_statuses()
             due, waiting = await self.store.next_due_at(self.ports.keys())
             # Jobs waiting for a slot are looked at again each second (or when a slot frees up).
             cap = 1.0 if waiting else 5.0
@@ -157,6 +177,17 @@ class Poller:
             except TimeoutError:
                 pass
 
+    async def _send_owed_statuses(self) -> None:
+        """Final statuses another process (or an earlier run of this one) queued and never sent: send them."""
+        now = self.clock()
+        self._owed_check_at = now + OWED_CHECK_SECONDS
+        try:
+            for job_id in await self.store.final_statuses_owed(self.ports.keys(), before=now - OWED_CHECK_SECONDS):
+                if (job := await self.store.get_job(job_id)) is not None:
+                    await self.notices.show(job, force=True)
+        except Exception:
+            log.exception("could not look for final statuses still owed")
+
     async def drain(self) -> None:
         """Wait for the deliveries and polls started by earlier ticks to finish."""
         while self._busy:
@@ -165,6 +196,7 @@ class Poller:
             for job_id, task in tasks:
                 if self._busy.get(job_id) is task:
                     del self._busy[job_id]  # a task cancelled before it ran never cleans up after itself
+        await self.edits.flush()
 
     # -- one pass -----------------------------------------------------------------------
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot.i18n import SOURCE, join, render
 from bot.messages import settings_words
 
 
@@ -57,13 +58,14 @@ class StatusView:
     credits_left: int | None = None
     queue_position: int | None = None
     error: str | None = None
+    locale: str = SOURCE  # the requester's language: labels and words are shown in it
 
     @property
     def settings(self) -> str:
-        """`6 s · 768P · from an image`: the same words every message uses."""
-        return " · ".join(settings_words(self.duration, self.resolution, has_image=self.has_image,
-                                         prompt_optimizer=self.prompt_optimizer,
-                                         fast_pretreatment=self.fast_pretreatment))
+        """`6 s · 768P · from an image`: the same words every message uses, in the view's language."""
+        return render(join(" · ", settings_words(self.duration, self.resolution, has_image=self.has_image,
+                                                 prompt_optimizer=self.prompt_optimizer,
+                                                 fast_pretreatment=self.fast_pretreatment)), self.locale)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,9 @@ class VideoPost:
     duration: int = 6
     resolution: str = "768P"
     cost: int = 0
+    locale: str = SOURCE  # the requester's language, for the adapter's own words (a download link)
+    # Awaited before each further message the post needs (Slack's Regenerate button): the rate budget's turn.
+    pace: Callable[[], Awaitable[None]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from bot.frames import frame_here
 from bot.jobs import Job, JobStatus, allowed
 from bot.metrics import Metrics
 from bot.notices import Notices, failure_reason
+from bot.pacing import PollPlan
 from bot.providers.base import Fault, ProviderError, TaskLost, TaskState, TaskStatus
 from bot.providers.failover import ProviderSet
 from bot.providers.http import RATE_LIMIT_CODES
@@ -59,6 +60,9 @@ class ProviderSteps:
         self.rng = rng
         self.wake = wake
         self.pushes = False  # set when the provider pushes status changes (MiniMax callbacks)
+        # When to poll, learnt from how long recent jobs of each kind took (this process's own).
+        self.plan = PollPlan(settings.poll_first_seconds, settings.poll_max_seconds,
+                             jitter=lambda: rng.uniform(0.9, 1.1))
 
     async def submit(self, job: Job) -> None:
         """Send a job claimed for submission to the provider; record its task id the moment it comes back."""
@@ -77,8 +81,9 @@ class ProviderSteps:
             await self.trouble(job, ProviderError(Fault.RETRY, type(exc).__name__), back_to=S.QUEUED)
             return
         now = self.clock()
+        self.plan.sent(job.id, kind_of(job), now)
         job = await self.store.transition(
-            job, S.SUBMITTED, detail=task_id, task_id=task_id, attempts=0, next_poll_at=now + self.interval(0)
+            job, S.SUBMITTED, detail=task_id, task_id=task_id, attempts=0, next_poll_at=now + self.gap(job, 0, now)
         )
         log.info("job %s submitted to %s as %s", job.id, job.provider, task_id)
         await self.notices.show(job, force=True)
@@ -118,6 +123,10 @@ class ProviderSteps:
         """Record what the provider said about a job (from a poll or a pushed callback)."""
         now = self.clock()
         polls = job.polls + 1
+        if state.status is TaskStatus.SUCCESS:  # learn how long jobs of this kind take
+            self.plan.done(job.id, now, last_gap=max(0.0, now - job.updated_at))
+        elif state.status is TaskStatus.FAIL:
+            self.plan.forget(job.id)
         if state.status is TaskStatus.SUCCESS:
             job = await self.store.transition(
                 job, S.SUCCEEDED, video_url=state.video_url, polls=polls, attempts=0, next_poll_at=now
@@ -133,7 +142,7 @@ class ProviderSteps:
             await self.notices.fail(job, failure_reason(state.error), polls=polls)
         else:
             new = _PROVIDER_STATES[state.status]
-            changes = {"polls": polls, "attempts": 0, "next_poll_at": now + self.interval(polls),
+            changes = {"polls": polls, "attempts": 0, "next_poll_at": now + self.gap(job, polls, now),
                        "provider_place": state.queue_position}
             if new != job.status and allowed(job.status, new):
                 job = await self.store.transition(job, new, **changes)
@@ -178,6 +187,10 @@ class ProviderSteps:
         else:
             await self.store.update(job, **changes)
 
+    def gap(self, job: Job, polls: int, now: float) -> float:
+        """Seconds until a job's next poll: when jobs of its kind are likely done (pushes: the slow fallback)."""
+        return self.interval(polls) if self.pushes else self.plan.gap(job.id, polls, now)
+
     def interval(self, polls: int) -> float:
         """Seconds until the next poll of a job polled `polls` times: growing, capped, jittered."""
         first, cap = self.settings.poll_first_seconds, self.settings.poll_max_seconds
@@ -189,3 +202,8 @@ class ProviderSteps:
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after `attempts` transient errors in a row."""
         return min(300.0, 5.0 * (2**attempts)) * self.rng.uniform(0.8, 1.2)
+
+
+def kind_of(job: Job) -> str:
+    """Jobs that take about as long as each other: the same provider, resolution and duration."""
+    return f"{job.provider}:{job.request.resolution}:{job.request.duration}"

@@ -91,6 +91,16 @@ class UsageRow:
     provider: str = ""  # the host that ran these jobs (its price is what `usd` adds up)
 
 
+@dataclass(frozen=True)
+class WebLogin:
+    """Whom a one-time web login link signs in as."""
+
+    platform: str
+    workspace_id: str
+    user_id: str
+    is_admin: bool = False
+
+
 class Store(Protocol):
     """Jobs, their leases, the quota ledger, the provider's shared budget and admin controls."""
 
@@ -144,6 +154,18 @@ class Store(Protocol):
         """The provider said `rate limit`: no submissions for `pause` s, then half the rate for `slow_for` s."""
     async def submit_rate(self, provider: str, per_minute: int, now: float) -> int:
         """Submissions allowed in the current minute (halved while slowed down)."""
+    # -- the platforms' rate budgets (Slack, Discord), shared by every process
+    async def take_platform_budget(self, scope: str, *, per_second: float, burst: float, now: float,
+                                   keep: float = 0.0) -> float:
+        """Take one request from the scope's shared token bucket if more than `keep` stays; else seconds to wait."""
+    async def block_platform_scope(self, scope: str, until: float, now: float) -> None:
+        """The platform answered 429: nothing more goes to this scope until `until`, from any process."""
+    async def owe_final_status(self, job_id: str, now: float) -> None:
+        """Remember that the job's status message still has to show how it ended."""
+    async def final_status_shown(self, job_id: str) -> None:
+        """The job's status message shows how it ended: nothing is owed any more."""
+    async def final_statuses_owed(self, platforms: Iterable[str], before: float, limit: int = 100) -> list[str]:
+        """Jobs of these platforms whose final status has been owed since before `before` (oldest first)."""
     # -- first frames, readable by every process
     async def put_frame(self, name: str, data: bytes) -> None:
         """Keep a checked first frame's bytes under its file name."""
@@ -180,6 +202,10 @@ class Store(Protocol):
         """Add a channel to (or remove it from) the allow-list."""
     async def allowed_channels(self, platform: str, workspace_id: str) -> list[str]:
         """The allow-list; empty means every channel."""
+    async def set_workspace_locale(self, platform: str, workspace_id: str, locale: str, *, set_by: str) -> None:
+        """Set a workspace's default language (for members whose own is unknown); audited."""
+    async def workspace_locale(self, platform: str, workspace_id: str) -> str | None:
+        """The workspace's default language, if an admin set one."""
     async def admin_log(self, platform: str, workspace_id: str, limit: int = 50) -> list[tuple[float, str, str, str]]:
         """Recent admin changes: (at, actor, action, detail)."""
     async def usage_report(self, since_day: str = "", platform: str | None = None,
@@ -187,3 +213,15 @@ class Store(Protocol):
         """Credits and dollars per day, user and workspace."""
     async def snapshot(self) -> dict[str, object]:
         """Counts for metrics."""
+    # -- the web page
+    async def gallery(self, platform: str, workspace_id: str, *, user_id: str | None = None, text: str | None = None,
+                      limit: int = 20, offset: int = 0) -> list[Job]:
+        """A workspace's delivered videos, newest first; optionally one user's, or those whose prompt has `text`."""
+    async def workspace_queue(self, platform: str, workspace_id: str) -> list[Job]:
+        """A workspace's unfinished jobs, oldest first."""
+    async def workspace_members(self, platform: str, workspace_id: str) -> list[tuple[str, str]]:
+        """Everyone who asked for a video in the workspace: (user id, latest name)."""
+    async def put_web_login(self, token_hash: str, login: WebLogin, expires_at: float) -> None:
+        """Keep a one-time login link (by its token's hash) until `expires_at`."""
+    async def take_web_login(self, token_hash: str, now: float) -> WebLogin | None:
+        """Use a one-time login link: whom it signs in as, or None when unknown, already used or expired."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import messages
+from bot import i18n, messages
 from bot.jobs import Job, JobStatus
 from bot.ports import StatusView, ThreadRef, VideoPost
 
@@ -21,14 +21,15 @@ def status_view(job: Job, now: float, *, credits_left: int | None = None, positi
         fast_pretreatment=req.fast_pretreatment,
         has_image=req.first_frame is not None,
         status=job.status.value,
-        status_label=messages.STATUS_LABELS[job.status.value],
+        status_label=i18n.render(messages.STATUS_LABELS[job.status.value], job.locale),
         elapsed_seconds=max(0.0, end - job.created_at),
         cost=job.cost,
         credits_left=credits_left,
         # Waiting for a slot: its place in the bot's own line; at a provider that says, the place in its line.
         queue_position=position if job.status is JobStatus.QUEUED else (
             job.provider_place if job.status is JobStatus.QUEUEING else None),
-        error=job.error,
+        error=i18n.render(job.error, job.locale) if job.error else job.error,
+        locale=job.locale or i18n.SOURCE,
     )
 
 
@@ -45,11 +46,12 @@ def _words(job: Job) -> list[str]:
 
 def video_post(job: Job, path: str, size: int) -> VideoPost:
     """The delivery of a finished job: file, caption mentioning the requester, upload limit."""
-    prompt = job.request.prompt or "(animated image)"
+    prompt = job.request.prompt or i18n.render(messages.ANIMATED_IMAGE, job.locale)
     if len(prompt) > 300:
         prompt = prompt[:297] + "..."
     # Adapters add the mention in their own syntax.
-    caption = messages.VIDEO_CAPTION.format(prompt=prompt, settings=", ".join(_words(job)))
+    caption = i18n.render(messages.VIDEO_CAPTION.format(prompt=prompt, settings=i18n.join(", ", _words(job))),
+                          job.locale)
     return VideoPost(
         job_id=job.id,
         user_id=job.user_id,
@@ -63,4 +65,5 @@ def video_post(job: Job, path: str, size: int) -> VideoPost:
         duration=job.request.duration,
         resolution=job.request.resolution,
         cost=job.cost,
+        locale=job.locale or i18n.SOURCE,
     )

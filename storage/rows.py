@@ -28,6 +28,8 @@ def column(value: Any) -> Any:
         return value.to_json()
     if isinstance(value, JobStatus):
         return value.value
+    if isinstance(value, str) and type(value) is not str:
+        return str(value)  # a translatable text (bot.i18n.Text) is stored as its English words
     return value
 
 

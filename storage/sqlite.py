@@ -21,18 +21,20 @@ from storage.frames import FrameQueries
 from storage.inbox import InboxQueries
 from storage.jobs import JobQueries
 from storage.leases import LeaseQueries
+from storage.platform_budget import PlatformBudgetQueries
 from storage.queue import QueueQueries
 from storage.quota import QuotaQueries
 from storage.reports import ReportQueries
 from storage.schema import SchemaQueries
+from storage.web import WebQueries
 
 __all__ = ["BUSY_TIMEOUT_MS", "SQLiteStore"]
 
 BUSY_TIMEOUT_MS = 30_000
 
 
-class SQLiteStore(JobQueries, LeaseQueries, FrameQueries, InboxQueries, QuotaQueries, QueueQueries, ReportQueries,
-                  SchemaQueries, AdminQueries):
+class SQLiteStore(JobQueries, LeaseQueries, PlatformBudgetQueries, FrameQueries, InboxQueries, QuotaQueries,
+                  QueueQueries, ReportQueries, SchemaQueries, AdminQueries, WebQueries):
     """Persistence for jobs and quotas on one aiosqlite connection."""
 
     def __init__(self, db: aiosqlite.Connection, clock: Any = time.time) -> None:

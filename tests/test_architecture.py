@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("bot", "adapters", "storage")
+PACKAGES = ("bot", "adapters", "storage", "web")
 MAX_LINES = 320
 
 
@@ -65,6 +65,13 @@ def test_adapters_and_storage_do_not_import_the_wiring() -> None:
     platform_in_storage = {name: sorted(i for i in deps if i.startswith("adapters"))
                            for name, deps in GRAPH.items() if name.startswith("storage")}
     assert {k: v for k, v in platform_in_storage.items() if v} == {}
+
+
+def test_the_web_page_talks_to_the_core_only() -> None:
+    # The page is another adapter: it sees the store through bot.store and changes things through the core.
+    bad = {name: sorted(i for i in deps if i.startswith(("adapters", "storage", "bot.cli", "bot.__main__")))
+           for name, deps in GRAPH.items() if name.startswith("web")}
+    assert {k: v for k, v in bad.items() if v} == {}
 
 
 def test_no_import_loops() -> None:

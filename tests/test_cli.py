@@ -26,6 +26,7 @@ def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
         POLL_MAX_SECONDS="0.5",
         LEASE_SECONDS="2",  # a killed process's job steps pass to the next one this soon
         PYTHONPATH=str(ROOT),
+        LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="", LANGUAGE="",  # English answers, whatever this machine speaks
     )
     env.update(extra)
     return env
@@ -97,8 +98,8 @@ def test_console_script_runs_video_quota_history_and_waits(tmp_path: Path) -> No
     result = hailuo(tmp_path, "console", stdin=script)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Got it! Your video is queued (1 credit(s); 9 left today)" in out
-    assert "Today you have used 0 of 10 credit(s), 1 held by videos in progress, 9 left." in out
+    assert "Got it! Your video is queued (1 credit; 9 left today)" in out
+    assert "Today you have used 0 of 10 credits, 1 held by videos in progress, 9 left." in out
     assert "a lighthouse in a storm (6 s, 768P)" in out
     assert "error: I don't know that command." in out
     assert "Done: 1 delivered, 0 not." in out

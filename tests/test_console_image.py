@@ -30,7 +30,7 @@ def test_a_fifo_named_as_the_image_gets_a_plain_answer_at_once(tmp_path: Path) -
     result = console(tmp_path, f"/video a cat on a roof --image {fifo}\n/quota\n")
     assert result.returncode == 0, result.stderr
     assert f"error: {messages.LOCAL_IMAGE_NOT_FILE.format(path=fifo)}" in result.stdout
-    assert "Today you have used 0 of 10 credit(s)" in result.stdout  # nothing was reserved
+    assert "Today you have used 0 of 10 credits" in result.stdout  # nothing was reserved
 
 
 async def read_all(path: Path, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:

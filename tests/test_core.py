@@ -89,7 +89,7 @@ async def test_quota_history_status_help(rig) -> None:
     assert (await core.handle(ask("history"))).text == messages.HISTORY_EMPTY
     job = (await core.handle(ask(prompt="a red kite over hills"))).job_id
     quota = await core.handle(ask("quota"))
-    assert "used 0 of 3 credit(s), 1 held by videos in progress, 2 left" in quota.text
+    assert "used 0 of 3 credits, 1 held by videos in progress, 2 left" in quota.text
     assert "The workspace has 3 of 4 left" in quota.text
     history = await core.handle(ask("history"))
     assert job in history.text and "a red kite over hills (6 s, 768P)" in history.text

@@ -22,7 +22,7 @@ from storage.copy import TABLES
 from tests.postgres import PASSWORD, PASSWORD_USER
 
 DAY = "2027-03-04"
-ORDER = {"jobs": "id", "quota_limits": "platform, workspace_id, user_id",
+ORDER = {"jobs": "id", "workspace_locales": "platform, workspace_id", "quota_limits": "platform, workspace_id, user_id",
          "blocked_users": "platform, workspace_id, user_id", "allowed_channels": "platform, workspace_id, channel_id",
          "frames": "name", "inbox": "key"}
 LEASED = ("lease_owner", "lease_until")  # cleared by a copy: nobody holds anything in the new database

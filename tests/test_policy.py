@@ -97,6 +97,6 @@ async def test_admin_actions_through_the_core(tmp_path: Path, closing) -> None:
     assert await admin("channels") == "Videos can be made only in: <channel:c9>."
     await admin("channels", "remove", "c9")
     assert await admin("channels") == messages.ADMIN_CHANNELS_NONE
-    assert (await admin("usage")).startswith("Last 7 day(s): 1 video(s), 0 delivered, 0 failed")
+    assert (await admin("usage")).startswith("Last 7 days: 1 video, 0 delivered, 0 failed")
     assert await admin("dance") == messages.ADMIN_HELP
     assert "boss set_limit workspace = 3" in await admin("log")

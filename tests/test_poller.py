@@ -115,7 +115,7 @@ async def test_job_that_outlives_the_limit_expires_refunded(tmp_path: Path) -> N
     await rig.run(steps=15, seconds=5)
     assert await rig.status(job) is JobStatus.EXPIRED
     assert await rig.ledger_kinds(job) == ["reserve", "release"]
-    assert "longer than 1 minutes" in rig.port.of_kind("notify")[0]
+    assert "longer than 1 minute and" in rig.port.of_kind("notify")[0]
     await rig.close()
 
 

@@ -159,7 +159,7 @@ async def test_over_quota_user_told_and_not_charged(tmp_path: Path, fake: FakeSl
         assert "chat.postMessage" not in fake.methods() and await bot.jobs() == []
         await bot.slash("quota")
         await fake.wait_for(lambda: len(fake.responses) == 2)
-        assert "used 0 of 1 credit(s)" in fake.responses[1]["text"]
+        assert "used 0 of 1 credit," in fake.responses[1]["text"]
 
 
 async def test_modal_with_an_uploaded_image(tmp_path: Path, fake: FakeSlack, sample_mp4: bytes) -> None:

@@ -41,7 +41,10 @@ async def test_a_command_mentioning_payload_is_not_dropped(tmp_path: Path, fake:
 
 
 async def test_a_burst_is_acknowledged_then_every_command_recorded(tmp_path: Path, fake: FakeSlack) -> None:
-    async with Bot(tmp_path, fake, quota_user_max_in_flight=5, quota_user_daily_credits=1) as bot:
+    # The fake enforces no limits here, and the bot is told Slack's are generous: this is about the
+    # acknowledgements and the records, not the pace of status messages (tests/test_rate_limit_scenario.py).
+    async with Bot(tmp_path, fake, quota_user_max_in_flight=5, quota_user_daily_credits=1,
+                   slack_posts_per_second=100) as bot:
         url = fake.response_url()
         bodies = [command(f"U{i}", f"scene number {i}", url) for i in range(40)]
         bodies.append(command("UMODAL", "", url))  # opens the form: its trigger_id must not wait behind the rest
@@ -67,7 +70,7 @@ async def test_a_burst_is_acknowledged_then_every_command_recorded(tmp_path: Pat
 
 
 async def test_stopping_right_after_the_acknowledgements_loses_no_command(tmp_path: Path, fake: FakeSlack) -> None:
-    async with Bot(tmp_path, fake) as bot:
+    async with Bot(tmp_path, fake, slack_posts_per_second=100) as bot:
         url = fake.response_url()
         answers = await asyncio.gather(*(bot.send(command(f"U{i}", f"scene {i}", url)) for i in range(20)))
         assert all(a.status_code == 200 for a in answers)

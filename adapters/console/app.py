@@ -7,6 +7,7 @@ from typing import TextIO
 
 from adapters.console.translate import render_reply, to_request
 from bot.core import Core
+from bot.i18n import from_environment, render
 from bot.ports import MessageRef, StatusPlace, StatusView
 
 
@@ -24,20 +25,22 @@ class TerminalStatus:
         return StatusPlace(MessageRef(self.channel, view.job_id))
 
 
-async def chat(core: Core, lines: TextIO, out: TextIO, *, user: str, prompt: bool) -> list[str]:
-    """Answer each line until end of input; return the ids of the jobs this session started."""
+async def chat(core: Core, lines: TextIO, out: TextIO, *, user: str, prompt: bool,
+               locale: str | None = None) -> list[str]:
+    """Answer each line until end of input (in LANG's language); return the ids of the jobs this session started."""
+    locale = locale or from_environment()
     started: list[str] = []
-    print(core.help_text(), file=out, flush=True)
+    print(render(core.help_text(), locale), file=out, flush=True)
     while True:
         if prompt:
             print("> ", end="", file=out, flush=True)
         line = await asyncio.to_thread(lines.readline)
         if not line:
             return started
-        req = to_request(line, user_id=user)
+        req = to_request(line, user_id=user, locale=locale)
         if req is None:
             continue
         reply = await core.handle(req, TerminalStatus())
-        print(render_reply(reply), file=out, flush=True)
+        print(render_reply(reply, locale), file=out, flush=True)
         if reply.job_id:
             started.append(reply.job_id)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot import messages
 from bot.commands import CommandRequest, Reply
 from bot.days import human_duration
+from bot.i18n import render
 from bot.messages import render_refs
 from bot.parsing import parse_video_args
 from bot.ports import AttachmentRef, StatusView
@@ -16,7 +18,8 @@ _ALIASES = {"video": "video", "quota": "quota", "status": "status", "history": "
             "admin": "admin"}
 
 
-def to_request(line: str, *, user_id: str, channel_id: str = "terminal") -> CommandRequest | None:
+def to_request(line: str, *, user_id: str, channel_id: str = "terminal", locale: str | None = None
+               ) -> CommandRequest | None:
     """Turn one typed line into a request; None for a blank line."""
     line = line.strip()
     if not line:
@@ -24,7 +27,7 @@ def to_request(line: str, *, user_id: str, channel_id: str = "terminal") -> Comm
     head, _, rest = line.partition(" ")
     command = _ALIASES.get(head.lstrip("/").lower(), "unknown") if head.startswith("/") else "unknown"
     base = {"platform": PLATFORM, "workspace_id": WORKSPACE, "channel_id": channel_id, "user_id": user_id,
-            "user_name": user_id}
+            "user_name": user_id, "locale": locale}
     if command == "video":
         args = parse_video_args(rest)
         attachments = ()
@@ -50,17 +53,17 @@ def to_request(line: str, *, user_id: str, channel_id: str = "terminal") -> Comm
     return CommandRequest(command=command, **base)
 
 
-def render_reply(reply: Reply) -> str:
-    """A reply as terminal text."""
+def render_reply(reply: Reply, locale: str | None = None) -> str:
+    """A reply as terminal text (a refusal marked as an error, in the reader's language)."""
     text = render_refs(reply.text, user=lambda uid: f"@{uid}", channel=lambda cid: f"#{cid}")
-    return text if reply.ok else f"error: {text}"
+    return text if reply.ok else render(messages.CONSOLE_ERROR.format(text=text), locale)
 
 
 def render_status(view: StatusView) -> str:
     """One progress line: job, status, elapsed time, and the place in the queue when waiting."""
-    parts = [f"[{view.job_id}] {view.status_label}", human_duration(view.elapsed_seconds)]
+    parts = [f"[{view.job_id}] {view.status_label}", render(human_duration(view.elapsed_seconds), view.locale)]
     if view.queue_position:
-        parts.append(f"#{view.queue_position} in line")
+        parts.append(render(messages.PLACE_IN_LINE.format(n=view.queue_position), view.locale))
     if view.error:
         parts.append(view.error)
     return " · ".join(parts)

@@ -9,6 +9,8 @@ import discord
 
 from adapters.discord.port import status_ref
 from adapters.discord.translate import render_text, status_embed
+from bot import messages
+from bot.i18n import render
 from bot.ports import StatusPlace, StatusView
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,8 @@ class InteractionAnswer:
             try:
                 # Through the channel: a follow-up's message object carries no guild to make a thread with.
                 anchor = channel.get_partial_message(message.id)  # type: ignore[union-attr]
-                thread = await anchor.create_thread(name=(view.prompt or "animated image")[:90],
+                name = view.prompt or render(messages.ANIMATED_IMAGE, view.locale).strip("()（）")
+                thread = await anchor.create_thread(name=name[:90],
                                                     auto_archive_duration=1440)
                 thread_id = str(thread.id)
             except discord.HTTPException as exc:

@@ -15,10 +15,13 @@ from discord import app_commands
 from adapters.discord import translate as t
 from adapters.discord.answer import DEFER_AFTER, InteractionAnswer
 from adapters.discord.inbox import RawInteractions, rebuild
+from adapters.discord.locale import CatalogTranslator
 from adapters.discord.port import DiscordPort, RegenerateButton
+from bot import messages
 from bot.commands import CommandRequest, request_from_json, request_to_json
 from bot.config import Settings
 from bot.context import AdapterContext
+from bot.i18n import render
 from bot.inbox import InboxUnavailable
 from bot.store import InboxItem
 
@@ -26,10 +29,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API = "https://discord.com/api/v10"
 DEFAULT_GATEWAY = "wss://gateway.discord.gg/"
-NO_IMAGE = "That message has no image I can animate. Pick a message with a PNG, JPEG or WebP picture."
 READY_TIMEOUT = 60.0
 BUSY_AT = 8  # more /video interactions than this in flight: defer each at once
-NOT_RECORDED = "I could not take that request just now (my database did not answer). Please try again."
 
 
 class AnimateModal(discord.ui.Modal, title="Animate image"):
@@ -39,8 +40,10 @@ class AnimateModal(discord.ui.Modal, title="Animate image"):
         label="What should happen?", style=discord.TextStyle.paragraph, required=False, max_length=2000,
         placeholder="Slow zoom in, leaves drifting in the wind")
 
-    def __init__(self, adapter: DiscordAdapter, image: dict[str, Any]) -> None:
-        super().__init__()
+    def __init__(self, adapter: DiscordAdapter, image: dict[str, Any], locale: str | None = None) -> None:
+        super().__init__(title=render(messages.ANIMATE_TITLE, locale))
+        self.prompt.label = render(messages.ANIMATE_LABEL, locale)
+        self.prompt.placeholder = render(messages.ANIMATE_HINT, locale)
         self.adapter = adapter
         self.image = image
 
@@ -62,6 +65,7 @@ class _Hooks:
         adapter.raw.install(self)  # type: ignore[arg-type]
 
     async def setup_hook(self) -> None:
+        await self.tree.set_translator(CatalogTranslator())  # name_localizations, description_localizations
         self.adapter.register(self.tree)
         self.add_dynamic_items(RegenerateButton)  # type: ignore[attr-defined]
         shards = self.adapter.settings.shard_ids
@@ -119,7 +123,8 @@ class DiscordAdapter:
         kind = HailuoClient if self.settings.discord_shard_count is None else ShardedHailuoClient
         self.client = kind(self, guild_ready_timeout=0.5, chunk_guilds_at_startup=False)
         self.port = DiscordPort(self.client, self.settings.discord_api_base_url,
-                                upload_timeout=self.settings.upload_timeout_seconds)
+                                upload_timeout=self.settings.upload_timeout_seconds,
+                                messages_per_second=self.settings.discord_messages_per_second)
         self.ctx.register(t.PLATFORM, self.port)
         token = self.settings.discord_token.get_secret_value()  # type: ignore[union-attr]
         try:
@@ -178,13 +183,15 @@ class DiscordAdapter:
         @app_commands.default_permissions(manage_guild=True)
         @app_commands.guild_only()
         @app_commands.describe(action="What to do", user="The member it is about", channel="The channel it is about",
-                               credits="Daily credits (quota-set)", days="How many days back (usage)")
+                               credits="Daily credits (quota-set)", days="How many days back (usage)",
+                               language="Default language code, e.g. zh-CN (language)")
         @app_commands.choices(action=[app_commands.Choice(name=label, value=value)
                                       for value, label in t.ADMIN_ACTIONS.items()])
         async def admin(interaction: discord.Interaction, action: app_commands.Choice[str],
                         user: discord.User | None = None, channel: discord.TextChannel | None = None,
                         credits: app_commands.Range[int, 0, 1_000_000] | None = None,
-                        days: app_commands.Range[int, 1, 366] | None = None) -> None:
+                        days: app_commands.Range[int, 1, 366] | None = None,
+                        language: app_commands.Range[str, 1, 35] | None = None) -> None:
             # default_permissions only hides the command; the member's permissions are checked again in the core.
             await self._private(interaction, self.request(interaction, "admin",
                                                           args=t.admin_args(interaction.data or {})))
@@ -192,12 +199,13 @@ class DiscordAdapter:
         @tree.context_menu(name="Animate image")
         async def animate(interaction: discord.Interaction, message: discord.Message) -> None:
             image = next((a for a in message.attachments if (a.content_type or "").startswith("image/")), None)
+            locale = t.locale_of(self._payload(interaction)) or t.server_locale_of(self._payload(interaction))
             if image is None:
-                await interaction.response.send_message(NO_IMAGE, ephemeral=True)
+                await interaction.response.send_message(render(messages.NO_IMAGE, locale), ephemeral=True)
                 return
             raw = {"id": image.id, "filename": image.filename, "size": image.size, "url": image.url,
                    "content_type": image.content_type}
-            await interaction.response.send_modal(AnimateModal(self, raw))
+            await interaction.response.send_modal(AnimateModal(self, raw, locale))
 
     # -- flows ----------------------------------------------------------------------------
 
@@ -227,7 +235,8 @@ class DiscordAdapter:
                 else:
                     fresh = await record
             except InboxUnavailable:
-                await InteractionAnswer(interaction).refuse(NOT_RECORDED)
+                await InteractionAnswer(interaction).refuse(render(messages.NOT_RECORDED,
+                                                                   req.locale or req.server_locale))
                 return
             if fresh:  # else the gateway delivered it twice: the first one answers it
                 await self.ctx.inbox.run(key, lambda: self._video(interaction, req, arrived))
@@ -272,6 +281,13 @@ class DiscordAdapter:
         await interaction.edit_original_response(content=t.render_text(reply.text)[:2000])
 
     @staticmethod
-    def _who(interaction: discord.Interaction) -> dict[str, str]:
+    def _payload(interaction: discord.Interaction) -> dict[str, Any]:
+        return {"locale": getattr(interaction.locale, "value", None),
+                "guild_locale": getattr(interaction.guild_locale, "value", None)}
+
+    @classmethod
+    def _who(cls, interaction: discord.Interaction) -> dict[str, Any]:
         return {"guild_id": str(interaction.guild_id or "dm"), "channel_id": str(interaction.channel_id),
-                "user_id": str(interaction.user.id), "user_name": interaction.user.name}
+                "user_id": str(interaction.user.id), "user_name": interaction.user.name,
+                "locale": t.locale_of(cls._payload(interaction)),
+                "server_locale": t.server_locale_of(cls._payload(interaction))}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,16 +15,20 @@ import httpx
 from adapters.discord.reencode import reencode_to_fit
 from adapters.discord.translate import PLATFORM, REGENERATE_ID, status_embed
 from adapters.fetch import fetch_capped
+from bot import messages
+from bot.budget import Rate, RateLimited
+from bot.i18n import render
 from bot.ports import AttachmentRef, DeliveryFailed, MessageRef, StatusView, ThreadRef, VideoPost
 
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+BURST = 5.0  # Discord's message buckets hold 5 (per 5 s)
 LINK_LIFETIME = 3600  # MiniMax download addresses last about an hour (some reports say nine)
 # Errors that mean "not this place": the thread or channel is gone, archived, or closed to the bot.
 ELSEWHERE = {10003, 50001, 50013, 50083, 160005}
-TOO_LARGE = "The video is too large for this server's upload limit ({mb:.1f} MB)."
-LINK_TEXT = "<@{user}> your video is too large to upload here; download it until <t:{until}:t> (<t:{until}:R>): {link}"
+TOO_LARGE = messages.TOO_LARGE
+LINK_TEXT = messages.LINK_TEXT
 
 
 def status_ref(channel_id: str, message_id: str) -> MessageRef:
@@ -35,8 +39,8 @@ def status_ref(channel_id: str, message_id: str) -> MessageRef:
 class RegenerateButton(discord.ui.DynamicItem[discord.ui.Button], template=r"hailuo:regen:(?P<job>[0-9a-f]{6,32})"):
     """A Regenerate button that still works after a restart: the job id rides in its custom_id."""
 
-    def __init__(self, job_id: str, cost: int | None = None) -> None:
-        label = "Regenerate" if cost is None else f"Regenerate ({cost} credit{'s' if cost != 1 else ''})"
+    def __init__(self, job_id: str, cost: int | None = None, locale: str | None = None) -> None:
+        label = render(messages.REGENERATE if cost is None else messages.REGENERATE_BUTTON.format(cost=cost), locale)
         super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary, emoji="\U0001f501",
                                            custom_id=REGENERATE_ID.format(job=job_id)))
         self.job_id = job_id
@@ -49,17 +53,36 @@ class RegenerateButton(discord.ui.DynamicItem[discord.ui.Button], template=r"hai
         await interaction.client.adapter.regenerate(interaction, self.job_id)  # type: ignore[attr-defined]
 
 
+class RateLimitWatch(logging.Filter):
+    """Counts the 429s discord.py waits out by itself, and logs them as the figures they are, not as warnings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Let every line through; a 429 one is counted and lowered to INFO."""
+        if isinstance(record.msg, str) and record.msg.startswith("We are being rate limited"):
+            self.count += 1
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 class DiscordPort:
     """Posts, edits and downloads for the core, on neutral references."""
 
     platform = PLATFORM
 
-    def __init__(self, client: discord.Client, api_base_url: str, *, upload_timeout: float = 600.0) -> None:
+    def __init__(self, client: discord.Client, api_base_url: str, *, upload_timeout: float = 600.0,
+                 messages_per_second: float = 1.0) -> None:
         self.client = client
+        self.messages_per_second = messages_per_second
         self.upload_timeout = upload_timeout
         api_host = urlsplit(api_base_url).hostname or ""
         self.file_hosts = {"cdn.discordapp.com", "media.discordapp.net"} | ({api_host} - {"discord.com"})
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0), follow_redirects=False)
+        self.rate_limits = RateLimitWatch()  # discord.py handles a 429 itself; we count it
+        logging.getLogger("discord.http").addFilter(self.rate_limits)
 
     @property
     def connected(self) -> bool:
@@ -69,10 +92,21 @@ class DiscordPort:
     def _channel(self, channel_id: str) -> discord.PartialMessageable:
         return self.client.get_partial_messageable(int(channel_id))
 
+    def rates(self, action: str, to: ThreadRef) -> Sequence[Rate]:
+        """Discord's per-channel buckets: edits of the status messages, and posts in the job's thread."""
+        if action == "edit":
+            return [Rate(f"discord:edit:{to.channel_id}", self.messages_per_second, BURST)]
+        if action in ("video", "notify"):
+            return [Rate(f"discord:post:{to.thread_id or to.channel_id}", self.messages_per_second, BURST)]
+        return []  # the first status message is the interaction's own answer, outside these limits
+
     async def edit_status(self, ref: MessageRef, view: StatusView) -> None:
         """Edit the status embed through the channel endpoint (works long after the interaction expired)."""
         channel_id, _, message_id = ref.message_id.partition(":")
-        await self._channel(channel_id).get_partial_message(int(message_id)).edit(embed=status_embed(view))
+        try:
+            await self._channel(channel_id).get_partial_message(int(message_id)).edit(embed=status_embed(view))
+        except discord.RateLimited as exc:  # only past the client's max_ratelimit_timeout
+            raise RateLimited(exc.retry_after, "discord") from exc
 
     async def post_video(self, to: ThreadRef, video: VideoPost) -> MessageRef:
         """Post the MP4 in the thread (or the channel), re-encoded to fit the upload limit, else a link."""
@@ -98,7 +132,7 @@ class DiscordPort:
         places = [p for p in (to.thread_id, to.channel_id) if p]
         for place in places:
             view = discord.ui.View(timeout=None)
-            view.add_item(RegenerateButton(video.job_id, video.cost))
+            view.add_item(RegenerateButton(video.job_id, video.cost, video.locale))
             try:
                 async with asyncio.timeout(self.upload_timeout):
                     message = await self._channel(place).send(
@@ -118,7 +152,8 @@ class DiscordPort:
         if not video.link:
             raise DeliveryFailed(TOO_LARGE.format(mb=limit / 1_048_576), permanent=True)
         until = int(time.time()) + LINK_LIFETIME
-        text = LINK_TEXT.format(user=video.user_id, until=until, link=video.link)
+        text = render(LINK_TEXT.format(user=f"<@{video.user_id}>", until=f"<t:{until}:t>", relative=f"<t:{until}:R>",
+                                       link=video.link), video.locale)
         for place in [p for p in (to.thread_id, to.channel_id) if p]:
             try:
                 message = await self._channel(place).send(text)
@@ -156,4 +191,5 @@ class DiscordPort:
 
     async def aclose(self) -> None:
         """Close the download client."""
+        logging.getLogger("discord.http").removeFilter(self.rate_limits)
         await self._http.aclose()

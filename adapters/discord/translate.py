@@ -6,8 +6,10 @@ from typing import Any
 
 import discord
 
+from bot import messages
 from bot.commands import CommandRequest
 from bot.days import human_duration
+from bot.i18n import first_locale, render
 from bot.messages import render_refs
 from bot.ports import AttachmentRef, StatusView
 
@@ -50,8 +52,19 @@ def is_admin(permissions: int) -> bool:
     return bool(permissions & (MANAGE_GUILD | ADMINISTRATOR))
 
 
+def locale_of(payload: dict[str, Any]) -> str | None:
+    """The member's language (the interaction's `locale`), if the bot speaks it."""
+    return first_locale(payload.get("locale"))
+
+
+def server_locale_of(payload: dict[str, Any]) -> str | None:
+    """The server's language (`guild_locale`), if the bot speaks it: used after the admins' default."""
+    return first_locale(payload.get("guild_locale"))
+
+
 def video_request(data: dict[str, Any], *, guild_id: str, channel_id: str, user_id: str, user_name: str,
-                  upload_limit: int | None, permissions: int = 0) -> CommandRequest:
+                  upload_limit: int | None, permissions: int = 0, locale: str | None = None,
+                  server_locale: str | None = None) -> CommandRequest:
     """`/video` as a request."""
     opts = options(data)
     image = opts.get("image")
@@ -60,7 +73,7 @@ def video_request(data: dict[str, Any], *, guild_id: str, channel_id: str, user_
         command="video", prompt=opts.get("prompt"), duration=opts.get("duration"), resolution=opts.get("resolution"),
         prompt_optimizer=opts.get("prompt_optimizer"), fast_pretreatment=opts.get("fast_pretreatment"),
         attachments=(attachment(image),) if isinstance(image, dict) else (), upload_limit=upload_limit,
-        is_admin=is_admin(permissions),
+        is_admin=is_admin(permissions), locale=locale, server_locale=server_locale,
     )
 
 
@@ -80,6 +93,7 @@ ADMIN_ACTIONS = {
     "channel-remove": "Remove a channel from the allow-list",
     "usage": "Usage and spend",
     "log": "Recent admin changes",
+    "language": "Show or set the server's default language",
 }
 
 
@@ -98,6 +112,8 @@ def admin_args(data: dict[str, Any]) -> tuple[str, ...]:
         return ("channels", action.split("-")[1], *((str(channel),) if channel else ()))
     if action == "usage":
         return ("usage", *((str(o["days"]),) if o.get("days") else ()))
+    if action == "language":
+        return ("language", *((str(o["language"]),) if o.get("language") else ()))
     return (action,)
 
 
@@ -107,17 +123,21 @@ def render_text(text: str) -> str:
 
 
 def status_embed(view: StatusView) -> discord.Embed:
-    """A job's status as an embed."""
+    """A job's status as an embed, in the requester's language (the prompt as they wrote it)."""
+    def say(text: str) -> str:
+        return render(text, view.locale)
+
     colour = {"delivered": 0x2ECC71, "failed": 0xE74C3C, "expired": 0xE67E22}.get(view.status, 0x5865F2)
-    embed = discord.Embed(title=view.status_label, description=(view.prompt or "*(animate the image)*")[:4000],
-                          colour=colour)
-    embed.add_field(name="Settings", value=view.settings)
-    embed.add_field(name="Elapsed", value=human_duration(view.elapsed_seconds))
+    prompt = view.prompt or f"*{say(messages.ANIMATE_THE_IMAGE)}*"
+    embed = discord.Embed(title=view.status_label, description=prompt[:4000], colour=colour)
+    embed.add_field(name=say(messages.LABEL_SETTINGS), value=view.settings)
+    embed.add_field(name=say(messages.LABEL_ELAPSED), value=say(human_duration(view.elapsed_seconds)))
     if view.queue_position:
-        embed.add_field(name="Place in line", value=f"#{view.queue_position}")
-    credits = f"{view.cost}" + (f" ({view.credits_left} left today)" if view.credits_left is not None else "")
-    embed.add_field(name="Credits", value=credits)
+        embed.add_field(name=say(messages.LABEL_PLACE), value=f"#{view.queue_position}")
+    credits = f"{view.cost}" + (f" ({say(messages.LEFT_TODAY.format(n=view.credits_left))})"
+                                if view.credits_left is not None else "")
+    embed.add_field(name=say(messages.LABEL_CREDITS), value=credits)
     if view.error:
-        embed.add_field(name="Why", value=view.error[:1000], inline=False)
-    embed.set_footer(text=f"job {view.job_id}")
+        embed.add_field(name=say(messages.LABEL_WHY), value=view.error[:1000], inline=False)
+    embed.set_footer(text=say(messages.JOB_FOOTER.format(job=view.job_id)))
     return embed

@@ -20,22 +20,21 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from adapters.slack import translate as t
 from adapters.slack.backlog import AfterAck, Work
 from adapters.slack.front import SlackFront
+from adapters.slack.locale import UserLocales
 from adapters.slack.opener import ChannelStatus
-from adapters.slack.port import SlackPort
+from adapters.slack.port import SlackPort, SlackRates
+from bot import messages
 from bot.commands import CommandRequest
 from bot.config import Settings
 from bot.context import AdapterContext
 from bot.contract import InvalidRequest
+from bot.i18n import render, said
 from bot.inbox import InboxUnavailable
 from bot.store import InboxItem
 
 log = logging.getLogger(__name__)
 
 Tell = Callable[[str], Awaitable[Any]]
-MALFORMED = "Slack sent that request without some of its parts. Please try again."
-NO_IMAGE = "That message has no image I can animate. Pick a message with a PNG, JPEG or WebP picture."
-NOT_RECORDED = "I could not take that request just now (my database did not answer). Please try again."
-FORM_EXPIRED = "The bot restarted before your form could open. Please run the command again."
 
 
 class SlackAdapter:
@@ -58,6 +57,7 @@ class SlackAdapter:
         # One HTTP session for every Web API call: without it slack_sdk opens a connection per call.
         self._session = aiohttp.ClientSession()
         self.client = AsyncWebClient(token=token, base_url=self.settings.slack_api_url, session=self._session)
+        self.locales = UserLocales(self.client)
         secret = self.settings.slack_signing_secret.get_secret_value() if self.settings.slack_signing_secret else None
 
         # Authorisation from the one auth.test made at start-up: otherwise a burst of first requests
@@ -75,7 +75,10 @@ class SlackAdapter:
                             authorize=authorize, process_before_response=True,
                             signing_secret=secret, request_verification_enabled=not self.socket_mode)
         self.port = SlackPort(self.client, token, self.settings.slack_api_url,
-                              upload_timeout=self.settings.upload_timeout_seconds)
+                              upload_timeout=self.settings.upload_timeout_seconds,
+                              limits=SlackRates(self.settings.slack_posts_per_second,
+                                                self.settings.slack_edits_per_minute,
+                                                self.settings.slack_uploads_per_minute))
         self.app.command("/video")(self._on_command)
         self.app.view(t.MODAL_ID)(self._on_modal)
         self.app.event("app_mention")(self._on_mention)
@@ -143,20 +146,22 @@ class SlackAdapter:
             if await self.ctx.inbox.record(t.PLATFORM, "command", key, form):
                 self.later.put(lambda: self.ctx.inbox.run(key, work), urgent=t.opens_form(form))
         except InboxUnavailable:
-            return {"response_type": "ephemeral", "text": NOT_RECORDED}
+            return {"response_type": "ephemeral",
+                    "text": render(messages.NOT_RECORDED, self.locales.cached(str(form.get("user_id"))))}
         return answer
 
     def take_command(self, body: dict[str, Any], key: str | None = None
                      ) -> tuple[dict[str, Any] | None, Work | None]:
         """Parse a `/video` command once: what its acknowledgement says, and the work that follows it."""
+        known = self.locales.cached(str(body.get("user_id")))  # the acknowledgement cannot wait for users.info
         try:
             req = t.slash_request(body)
             channel, response_url, _ = body["channel_id"], body["response_url"], body["team_id"]
         except InvalidRequest as exc:
-            return {"response_type": "ephemeral", "text": t.render_text(str(exc))}, None
+            return {"response_type": "ephemeral", "text": t.render_text(render(said(exc), known))}, None
         except (KeyError, TypeError, AttributeError):
             log.warning("a /video request without its channel, user or response_url; ignored")
-            return {"response_type": "ephemeral", "text": MALFORMED}, None
+            return {"response_type": "ephemeral", "text": render(messages.MALFORMED, known)}, None
         webhook = AsyncWebhookClient(response_url, session=self._session)
 
         async def tell(text: str) -> None:
@@ -164,14 +169,17 @@ class SlackAdapter:
 
         async def work() -> None:
             if req is None:
+                locale = await self.locales.of(body["user_id"])
                 try:
                     await self.client.views_open(trigger_id=body["trigger_id"],
-                                                 view=t.modal_view({"channel": channel}))
+                                                 view=t.modal_view({"channel": channel}, locale=locale))
                 except SlackApiError:
-                    await tell(FORM_EXPIRED)  # a trigger lives 3 s: replayed after a restart, it is gone
+                    # A trigger lives 3 s: replayed after a restart, it is gone.
+                    await tell(render(messages.FORM_EXPIRED, locale))
             elif req.command == "admin":
                 # Checked here, on the server side, from Slack's own roles: never trusted from the request.
-                admin = dataclasses.replace(req, is_admin=await self._is_admin(req.user_id))
+                admin = dataclasses.replace(req, is_admin=await self._is_admin(req.user_id),
+                                            locale=await self.locales.of(req.user_id))
                 await tell((await self.ctx.core.handle(admin)).text)
             else:
                 await self._ask(req, None, tell, key)
@@ -229,7 +237,7 @@ class SlackAdapter:
         try:
             req = t.mention_request(event, body.get("team_id", ""))
         except InvalidRequest as exc:
-            await tell(str(exc))
+            await tell(render(said(exc), await self.locales.of(event["user"])))
             return
         await self._ask(req, thread, tell, key)
 
@@ -241,16 +249,18 @@ class SlackAdapter:
         message = body.get("message") or {}
         channel = (body.get("channel") or {}).get("id", "")
         tell = self._ephemeral(channel, body["user"]["id"], None)
+        locale = await self.locales.of(body["user"]["id"])
         file = t.image_file(message)
         if file is None:
-            await tell(NO_IMAGE)
+            await tell(render(messages.NO_IMAGE, locale))
             return
         keep = {k: file.get(k) for k in ("id", "name", "mimetype", "size", "url_private_download", "url_private")}
         meta = {"channel": channel, "thread": message.get("thread_ts") or message.get("ts"), "file": keep}
         try:
-            await self.client.views_open(trigger_id=body["trigger_id"], view=t.modal_view(meta, chosen=keep))
+            await self.client.views_open(trigger_id=body["trigger_id"], view=t.modal_view(meta, chosen=keep,
+                                                                                          locale=locale))
         except SlackApiError:
-            await tell(FORM_EXPIRED)
+            await tell(render(messages.FORM_EXPIRED, locale))
 
     async def _on_regenerate(self, ack, body: dict[str, Any]) -> None:
         await self._admit("regenerate", body, lambda key: self._regenerate(body, key))
@@ -275,6 +285,7 @@ class SlackAdapter:
         """One call to the core; an accepted video's status message is posted through ChannelStatus."""
         if key is not None:
             req = dataclasses.replace(req, request_key=key)
+        req = dataclasses.replace(req, locale=req.locale or await self.locales.of(req.user_id))
         opener = ChannelStatus(self.client, req.channel_id, thread, self.bot_name)
         reply = await self.ctx.core.handle(req, opener)
         if not reply.ok or reply.job_id is None:

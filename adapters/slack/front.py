@@ -14,12 +14,14 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from bot import messages
+
 log = logging.getLogger(__name__)
 
 # A slash command parsed, recorded and queued: what its acknowledgement says (a message dict, or
 # None for a plain 200).
 TakeCommand = Callable[[dict[str, Any]], Awaitable["dict[str, Any] | None"]]
-OTHER_WORKSPACE = "This bot is not set up for this workspace."
+OTHER_WORKSPACE = str(messages.OTHER_WORKSPACE)  # English: users.info cannot be asked about another workspace
 MAX_BODY = 1024 * 1024  # Slack's payloads are a few kB; a view submission with blocks stays far below this
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.port import status_ref
+from adapters.slack.port import rate_limited, status_ref
 from adapters.slack.translate import status_message
+from bot import messages
+from bot.i18n import render
 from bot.ports import CannotPost, StatusPlace, StatusView
 
-NOT_IN_CHANNEL = ("I can't post in this channel. Invite me first: type `/invite @{bot}` here, "
-                  "then try again. Nothing was charged.")
+NOT_IN_CHANNEL = messages.NOT_IN_CHANNEL
 
 
 class ChannelStatus:
@@ -35,6 +36,8 @@ class ChannelStatus:
                 ts = str(answer["ts"])
                 return StatusPlace(status_ref(self.channel, ts), self.thread or ts)
             except SlackApiError as exc:
+                if (limited := rate_limited(exc)) is not None:
+                    raise limited from exc  # the core waits it out and asks again
                 if exc.response.get("error") == "not_in_channel" and attempt == 1:
                     try:
                         await self.client.conversations_join(channel=self.channel)
@@ -42,4 +45,4 @@ class ChannelStatus:
                     except SlackApiError:
                         pass  # private channels cannot be joined: the member must invite the bot
                 break
-        raise CannotPost(NOT_IN_CHANNEL.format(bot=self.bot_name))
+        raise CannotPost(render(NOT_IN_CHANNEL.format(bot=self.bot_name), view.locale))

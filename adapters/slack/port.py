@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,10 +15,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.fetch import fetch_capped
 from adapters.slack.translate import PLATFORM, regenerate_blocks, status_message
+from bot import messages
+from bot.budget import Rate, RateLimited
+from bot.i18n import render
 from bot.ports import AttachmentRef, DeliveryFailed, MessageRef, StatusView, ThreadRef, VideoPost
 
 log = logging.getLogger(__name__)
 
+# Short bursts beyond the steady rate, kept under Slack's own so that requests bunched up on the way
+# (a post after a long upload) still fit.
+POST_BURST, EDIT_BURST, UPLOAD_BURST = 2.0, 5.0, 5.0
 GONE = {"channel_not_found", "thread_not_found", "is_archived", "not_in_channel", "message_not_found"}
 
 
@@ -26,13 +33,37 @@ def status_ref(channel: str, ts: str) -> MessageRef:
     return MessageRef(channel, f"{channel}:{ts}")
 
 
+@dataclass(frozen=True)
+class SlackRates:
+    """The limits the bot keeps under: posts per channel, edits and uploads per workspace."""
+
+    posts_per_second: float = 1.0
+    edits_per_minute: float = 45.0
+    uploads_per_minute: float = 90.0
+
+
+def rate_limited(exc: SlackApiError) -> RateLimited | None:
+    """Slack's 429 as the core's RateLimited (with its Retry-After), or None for any other error."""
+    response = exc.response
+    if getattr(response, "status_code", None) != 429 and response.get("error") != "ratelimited":
+        return None
+    headers = getattr(response, "headers", None) or {}
+    try:
+        seconds = float(headers.get("Retry-After") or headers.get("retry-after") or 1)
+    except (TypeError, ValueError):
+        seconds = 1.0
+    return RateLimited(seconds, "slack")
+
+
 class SlackPort:
     """Talks to one workspace with the bot token; every call goes to SLACK_API_URL."""
 
     platform = PLATFORM
 
-    def __init__(self, client: AsyncWebClient, bot_token: str, api_url: str, *, upload_timeout: float = 600.0) -> None:
+    def __init__(self, client: AsyncWebClient, bot_token: str, api_url: str, *, upload_timeout: float = 600.0,
+                 limits: SlackRates | None = None) -> None:
         self.client = client
+        self.limits = limits or SlackRates()
         self._token = bot_token
         self.upload_timeout = upload_timeout
         # Files are fetched only from Slack's own file host (or the test server standing in for Slack).
@@ -43,11 +74,26 @@ class SlackPort:
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0), follow_redirects=False)
         self.connected = True
 
+    def rates(self, action: str, to: ThreadRef) -> Sequence[Rate]:
+        """Slack's scopes: posts per channel (threads included), edits and uploads per workspace."""
+        ws = to.workspace_id
+        post = Rate(f"slack:{ws}:post:{to.channel_id}", self.limits.posts_per_second, POST_BURST)
+        if action == "edit":
+            return [Rate(f"slack:{ws}:edit", self.limits.edits_per_minute / 60, EDIT_BURST)]
+        if action == "video":  # the upload; the Regenerate button's message takes its turn when it is sent
+            return [Rate(f"slack:{ws}:upload", self.limits.uploads_per_minute / 60, UPLOAD_BURST)]
+        return [post]
+
     async def edit_status(self, ref: MessageRef, view: StatusView) -> None:
         """Update the status message (the thread root) in place."""
         channel, _, ts = ref.message_id.partition(":")
         text, blocks = status_message(view)
-        await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            if (limited := rate_limited(exc)) is not None:
+                raise limited from exc
+            raise
 
     async def post_video(self, to: ThreadRef, video: VideoPost) -> MessageRef:
         """Upload the MP4 into the thread (upload v2) with a Regenerate button under it."""
@@ -56,6 +102,8 @@ class SlackPort:
         try:
             file_id = await self._upload(to.channel_id, thread, video, comment)
         except SlackApiError as exc:
+            if (limited := rate_limited(exc)) is not None:
+                raise limited from exc
             error = exc.response.get("error", "")
             if error == "thread_not_found" and thread:
                 log.warning("job %s: thread is gone; posting in the channel", video.job_id)
@@ -63,14 +111,26 @@ class SlackPort:
                 try:
                     file_id = await self._upload(to.channel_id, None, video, comment)
                 except SlackApiError as again:
-                    raise _delivery_error(again) from again
+                    raise rate_limited(again) or _delivery_error(again) from again
             else:
                 raise _delivery_error(exc) from exc
-        try:
-            await self.client.chat_postMessage(channel=to.channel_id, thread_ts=thread, text="Regenerate",
-                                               blocks=regenerate_blocks(video.job_id, video.cost))
-        except SlackApiError as exc:
-            log.warning("job %s: could not add the Regenerate button: %s", video.job_id, exc.response.get("error"))
+        for attempt in (1, 2):
+            try:
+                if video.pace is not None:
+                    await video.pace()
+                await self.client.chat_postMessage(channel=to.channel_id, thread_ts=thread,
+                                                   text=render(messages.REGENERATE, video.locale),
+                                                   blocks=regenerate_blocks(video.job_id, video.cost, video.locale))
+                break
+            except SlackApiError as exc:
+                if (limited := rate_limited(exc)) is not None and attempt == 1:
+                    log.info("job %s: Slack rate limit on the Regenerate button; waiting %.2f s", video.job_id,
+                             limited.retry_after)
+                    await asyncio.sleep(min(limited.retry_after, 30.0))
+                    continue
+                log.warning("job %s: could not add the Regenerate button: %s", video.job_id,
+                            exc.response.get("error"))
+                break
         return MessageRef(to.channel_id, file_id)
 
     async def _upload(self, channel: str, thread: str | None, video: VideoPost, comment: str) -> str:
@@ -125,6 +185,8 @@ class SlackPort:
             await self.client.chat_postMessage(channel=to.channel_id, thread_ts=to.thread_id,
                                                text=f"<@{user_id}> {text}")
         except SlackApiError as exc:
+            if (limited := rate_limited(exc)) is not None:
+                raise limited from exc
             if exc.response.get("error") != "thread_not_found":
                 raise
             await self.client.chat_postMessage(channel=to.channel_id, text=f"<@{user_id}> {text}")

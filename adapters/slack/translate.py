@@ -7,9 +7,11 @@ import json
 import re
 from typing import Any
 
+from bot import messages
 from bot.commands import CommandRequest
 from bot.contract import InvalidRequest, VideoRequest
 from bot.days import human_duration
+from bot.i18n import render
 from bot.messages import render_refs
 from bot.parsing import parse_video_args
 from bot.ports import AttachmentRef, StatusView
@@ -18,8 +20,7 @@ PLATFORM = "slack"
 MODAL_ID = "hailuo_video_modal"
 REGENERATE = "hailuo_regenerate"
 SUBCOMMANDS = {"quota": "quota", "history": "history", "help": "help", "status": "status"}
-NO_URLS = ("I can't fetch images from addresses typed into a command. Use `/video` on its own to open the form "
-           "and attach the image there, or mention me in a message with the image attached.")
+NO_URLS = messages.NO_URLS
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _REF = re.compile(r"<[@#]([A-Z0-9]+)(?:\|[^>]*)?>")
 
@@ -102,33 +103,40 @@ def image_file(message: dict[str, Any]) -> dict[str, Any] | None:
     return next((f for f in message.get("files") or [] if str(f.get("mimetype", "")).startswith("image/")), None)
 
 
-def modal_view(meta: dict[str, Any], chosen: dict[str, Any] | None = None) -> dict[str, Any]:
+def modal_view(meta: dict[str, Any], chosen: dict[str, Any] | None = None, locale: str | None = None
+               ) -> dict[str, Any]:
     """The `/video` form: prompt, duration, resolution, and an image upload (or the image already chosen)."""
-    def select(block: str, label: str, options: list[str], initial: str) -> dict[str, Any]:
-        opts = [{"text": {"type": "plain_text", "text": o}, "value": o.split()[0]} for o in options]
+    def say(text: str) -> str:
+        return render(text, locale)
+
+    def select(block: str, label: str, options: list[tuple[str, str]], initial: str) -> dict[str, Any]:
+        opts = [{"text": {"type": "plain_text", "text": text}, "value": value} for value, text in options]
         return {"type": "input", "block_id": block, "label": {"type": "plain_text", "text": label},
                 "element": {"type": "static_select", "action_id": block, "options": opts,
                             "initial_option": next(o for o in opts if o["value"] == initial)}}
 
     blocks: list[dict[str, Any]] = [
-        {"type": "input", "block_id": "prompt", "optional": True, "label": {"type": "plain_text", "text": "Prompt"},
+        {"type": "input", "block_id": "prompt", "optional": True,
+         "label": {"type": "plain_text", "text": say(messages.FORM_PROMPT)},
          "element": {"type": "plain_text_input", "action_id": "prompt", "multiline": True, "max_length": 2000,
-                     "placeholder": {"type": "plain_text", "text": "What should happen in the video?"}}},
-        select("duration", "Duration", ["6 seconds", "10 seconds"], "6"),
-        select("resolution", "Resolution", ["768P", "1080P (6 seconds only)"], "768P"),
+                     "placeholder": {"type": "plain_text", "text": say(messages.FORM_PROMPT_HINT)}}},
+        select("duration", say(messages.FORM_DURATION),
+               [(str(n), say(messages.FORM_SECONDS.format(n=n))) for n in (6, 10)], "6"),
+        select("resolution", say(messages.FORM_RESOLUTION),
+               [("768P", "768P"), ("1080P", say(messages.FORM_HD_SHORT))], "768P"),
     ]
     if chosen is not None:
         blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"First frame: *{chosen.get('name', 'the image')}* from the message"}]})
+            {"type": "mrkdwn", "text": say(messages.FORM_CHOSEN.format(name=chosen.get("name") or "image"))}]})
     else:
         blocks.append({"type": "input", "block_id": "image", "optional": True,
-                       "label": {"type": "plain_text", "text": "First frame (optional)"},
+                       "label": {"type": "plain_text", "text": say(messages.FORM_IMAGE)},
                        "element": {"type": "file_input", "action_id": "image", "max_files": 1,
                                    "filetypes": ["png", "jpg", "jpeg", "webp"]}})
     return {"type": "modal", "callback_id": MODAL_ID, "private_metadata": json.dumps(meta),
-            "title": {"type": "plain_text", "text": "Make a video"},
-            "submit": {"type": "plain_text", "text": "Make it"},
-            "close": {"type": "plain_text", "text": "Cancel"}, "blocks": blocks}
+            "title": {"type": "plain_text", "text": say(messages.FORM_TITLE)},
+            "submit": {"type": "plain_text", "text": say(messages.FORM_SUBMIT)},
+            "close": {"type": "plain_text", "text": say(messages.FORM_CANCEL)}, "blocks": blocks}
 
 
 def render_text(text: str) -> str:
@@ -137,31 +145,40 @@ def render_text(text: str) -> str:
 
 
 def status_message(view: StatusView) -> tuple[str, list[dict[str, Any]]]:
-    """A job's status as fallback text and Block Kit."""
+    """A job's status as fallback text and Block Kit, in the requester's language (the prompt as they wrote it)."""
+    def say(text: str) -> str:
+        return render(text, view.locale)
+
     options = view.settings
-    state = f"*{view.status_label}* · {human_duration(view.elapsed_seconds)}"
+    state = f"*{view.status_label}* · {say(human_duration(view.elapsed_seconds))}"
     if view.queue_position:
-        state += f" · #{view.queue_position} in line"
+        state += f" · {say(messages.PLACE_IN_LINE.format(n=view.queue_position))}"
     if view.error:
         state += f"\n{view.error}"
-    credits = f"{view.cost} credit(s)" + (f" · {view.credits_left} left today" if view.credits_left is not None
-                                          else "")
-    prompt = view.prompt or "_(animate the image)_"
-    text = f"Video for <@{view.user_id}>: {view.status_label}"
+    credits = say(_credits(view.cost)) + (
+        f" · {say(messages.LEFT_TODAY.format(n=view.credits_left))}" if view.credits_left is not None else "")
+    prompt = view.prompt or f"_{say(messages.ANIMATE_THE_IMAGE)}_"
+    text = say(messages.STATUS_FALLBACK.format(user=f"<@{view.user_id}>", status=view.status_label))
     blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"<@{view.user_id}>: {prompt[:2900]}"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": options}, {"type": "mrkdwn", "text": credits},
-                                         {"type": "mrkdwn", "text": f"job `{view.job_id}`"}]},
+                                         {"type": "mrkdwn", "text": say(messages.JOB_FOOTER.format(
+                                             job=f"`{view.job_id}`"))}]},
         {"type": "section", "text": {"type": "mrkdwn", "text": state}},
     ]
     return text, blocks
 
 
-def regenerate_blocks(job_id: str, cost: int) -> list[dict[str, Any]]:
+def regenerate_blocks(job_id: str, cost: int, locale: str | None = None) -> list[dict[str, Any]]:
     """The Regenerate button under a delivered video; the job id rides in its value."""
+    label = render(messages.REGENERATE_BUTTON.format(cost=cost), locale)
     return [{"type": "actions", "block_id": f"regen-{job_id}", "elements": [
         {"type": "button", "action_id": REGENERATE, "value": job_id,
-         "text": {"type": "plain_text", "text": f"Regenerate ({cost} credit{'s' if cost != 1 else ''})"}}]}]
+         "text": {"type": "plain_text", "text": label}}]}]
+
+
+def _credits(n: int) -> str:
+    return messages.CREDITS_COUNT.format(n=n)
 
 
 def _base(team: str, channel: str, user: str, name: str) -> dict[str, Any]:

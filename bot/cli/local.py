@@ -26,6 +26,7 @@ from bot.cli.runtime import Runtime, open_runtime
 from bot.commands import CommandRequest
 from bot.config import Settings
 from bot.delivery import folder_problem
+from bot.i18n import from_environment, render
 from bot.jobs import IllegalTransition, Job, JobStatus
 from bot.ports import AttachmentRef
 from bot.views import status_view
@@ -68,8 +69,9 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
     # This machine's own trouble is said at once, before a credit is held or the provider is paid.
     problem = await asyncio.to_thread(_media_problem, settings) or await asyncio.to_thread(_out_problem, out)
     image_size, image_problem = await asyncio.to_thread(_image_size, args.image)
+    locale = from_environment()  # the command line follows LANG
     if problem or image_problem:
-        print(problem or image_problem, file=sys.stderr)
+        print(render(problem or image_problem or "", locale), file=sys.stderr)
         return 2
     port = ConsolePort(sys.stderr, show_status=False)
     attachment = AttachmentRef(url=args.image, filename=Path(args.image).name, size=image_size) if args.image else None
@@ -78,7 +80,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         user_name=local_user(), command="video", prompt=args.prompt, duration=args.duration,
         resolution=args.resolution, prompt_optimizer=False if args.no_prompt_optimizer else None,
         fast_pretreatment=True if args.fast_pretreatment else None,
-        attachments=(attachment,) if attachment else (),
+        attachments=(attachment,) if attachment else (), locale=locale,
     )
     async with open_runtime(settings, {PLATFORM: port}) as rt:
         reply = await rt.core.handle(req, TerminalStatus("generate"))
@@ -95,7 +97,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
                 raise
         progress.finish()
         if job.status is not JobStatus.DELIVERED:
-            print(job.error or messages.PROVIDER_FAILED, file=sys.stderr)
+            print(render(job.error or messages.PROVIDER_FAILED, locale), file=sys.stderr)
             return 1
         # Another process may have delivered this job: the file is the job's own, wherever it was posted.
         video = Path(job.video_path or "")
@@ -103,7 +105,8 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
             failed = await asyncio.to_thread(_copy_out, video, out)
             if failed is not None:
                 # The video was paid for: it stays in MEDIA_DIR, and the user learns where.
-                print(messages.LOCAL_OUT_FAILED.format(path=out, reason=failed, kept=video.resolve()), file=sys.stderr)
+                print(render(messages.LOCAL_OUT_FAILED.format(path=out, reason=failed, kept=video.resolve()), locale),
+                      file=sys.stderr)
                 return 1
             video = out
         print(video.resolve())
@@ -215,8 +218,10 @@ async def console(settings: Settings, args: argparse.Namespace) -> int:
     async with open_runtime(settings, {PLATFORM: port}) as rt:
         mine = await chat(rt.core, sys.stdin, sys.stdout, user=local_user(), prompt=sys.stdin.isatty())
         if mine:
-            print(f"Waiting for {len(mine)} video(s) to finish...", flush=True)
+            locale = from_environment()
+            print(render(messages.CONSOLE_WAITING.format(count=len(mine)), locale), flush=True)
             jobs = await wait_until_done(rt, mine)
             delivered = sum(j.status is JobStatus.DELIVERED for j in jobs)
-            print(f"Done: {delivered} delivered, {len(jobs) - delivered} not.", flush=True)
+            print(render(messages.CONSOLE_DONE.format(delivered=delivered, failed=len(jobs) - delivered), locale),
+                  flush=True)
     return 0

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import AsyncExitStack
 
 from bot import messages
-from bot.cli.health import serve, serve_app
+from bot.cli.health import health_app, serve, serve_app
 from bot.cli.runtime import Runtime, StartupFailed, open_runtime
 from bot.cli.workers import parse_worker, supervise
 from bot.config import Settings
@@ -40,18 +40,30 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with open_runtime(settings) as rt, AsyncExitStack() as adapters:
-        if settings.metrics_port is not None:
+        if settings.metrics_port is not None and settings.metrics_port != settings.web_port:
             with _port_named("METRICS_PORT", settings.metrics_port):
                 runner = await serve(rt, settings.metrics_port)
             adapters.push_async_callback(runner.cleanup)
         pushing = [name for name in PUSHING if callback_url(settings, name)]
-        if pushing:
-            app = callback_app(callback_secret(settings), rt.poller.on_push, webhook_readers(settings))
-            with _port_named("CALLBACK_PORT", settings.callback_port):
-                runner = await serve_app(app, settings.callback_port)
+        callbacks = callback_app(callback_secret(settings), rt.poller.on_push, webhook_readers(settings))
+        if settings.web_port is not None:
+            # One app on one port: the page, /healthz, /metrics and (when pushes are asked for) /callbacks/...
+            from web.app import web_app
+
+            app = web_app(settings, rt.store, merge=[health_app(rt), *([callbacks] if pushing else [])])
+            with _port_named("WEB_PORT", settings.web_port):
+                runner = await serve_app(app, settings.web_port)
             adapters.push_async_callback(runner.cleanup)
+            log.info("web page, health and metrics%s on port %d", " and callbacks" if pushing else "",
+                     settings.web_port)
+        elif pushing:
+            with _port_named("CALLBACK_PORT", settings.callback_port):
+                runner = await serve_app(callbacks, settings.callback_port)
+            adapters.push_async_callback(runner.cleanup)
+        if pushing:
             rt.poller.pushes = True
-            log.info("taking status pushes from %s on port %d", " and ".join(pushing), settings.callback_port)
+            log.info("taking status pushes from %s on port %d", " and ".join(pushing),
+                     settings.web_port or settings.callback_port)
         try:
             with _port_named("SLACK_PORT (or --port)", settings.slack_port):
                 started = await _start_adapters(settings, rt, adapters, shared_port=worker is not None)

@@ -61,6 +61,23 @@ class PgAdminQueries(PgBase):
                 )
             await self._audit(db, platform, workspace_id, set_by, "block" if blocked else "unblock", user_id)
 
+    async def set_workspace_locale(self, platform: str, workspace_id: str, locale: str, *, set_by: str) -> None:
+        """Set a workspace's default language (for members whose own is unknown); audited."""
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO workspace_locales (platform, workspace_id, locale, set_by, set_at) "
+                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform, workspace_id) "
+                "DO UPDATE SET locale = EXCLUDED.locale, set_by = EXCLUDED.set_by, set_at = EXCLUDED.set_at",
+                platform, workspace_id, locale, set_by, self._clock(),
+            )
+            await self._audit(db, platform, workspace_id, set_by, "language", locale)
+
+    async def workspace_locale(self, platform: str, workspace_id: str) -> str | None:
+        """The workspace's default language, if an admin set one."""
+        rows = await self._read("SELECT locale FROM workspace_locales WHERE platform = $1 AND workspace_id = $2",
+                                platform, workspace_id)
+        return rows[0][0] if rows else None
+
     async def is_blocked(self, platform: str, workspace_id: str, user_id: str) -> bool:
         """True when an admin blocked this user."""
         rows = await self._read(

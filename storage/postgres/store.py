@@ -24,15 +24,17 @@ from storage.postgres.frames import PgFrameQueries
 from storage.postgres.inbox import PgInboxQueries
 from storage.postgres.jobs import PgJobQueries
 from storage.postgres.leases import PgLeaseQueries
+from storage.postgres.platform_budget import PgPlatformBudgetQueries
 from storage.postgres.queue import PgQueueQueries
 from storage.postgres.quota import PgQuotaQueries
 from storage.postgres.schema import PgSchemaQueries
+from storage.postgres.web import PgWebQueries
 
 __all__ = ["PostgresStore"]
 
 
-class PostgresStore(PgJobQueries, PgLeaseQueries, PgFrameQueries, PgInboxQueries, PgQuotaQueries, PgQueueQueries,
-                    PgSchemaQueries, PgAdminQueries):
+class PostgresStore(PgJobQueries, PgLeaseQueries, PgPlatformBudgetQueries, PgFrameQueries, PgInboxQueries,
+                    PgQuotaQueries, PgQueueQueries, PgSchemaQueries, PgAdminQueries, PgWebQueries):
     """Persistence for jobs and quotas on a pool of PostgreSQL connections."""
 
     def __init__(self, pool: asyncpg.Pool, url: str, clock: Any = time.time) -> None:

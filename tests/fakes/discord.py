@@ -38,6 +38,8 @@ from typing import Any
 import discord
 from aiohttp import web
 
+from tests.fakes.limits import Limiter
+
 APP_ID = "111111111111111111"
 GUILD_ID = "222222222222222222"
 CHANNEL_ID = "333333333333333333"
@@ -53,6 +55,16 @@ def snowflake() -> str:
 
 def user(uid: str, name: str) -> dict[str, Any]:
     return {"id": uid, "username": name, "discriminator": "0", "avatar": None, "global_name": name}
+
+
+@dataclass
+class DiscordLimits:
+    """A per-channel limit on message creates and on edits (Discord: 5 per 5 s), past which it answers 429."""
+
+    messages: int = 5
+    edits: int = 5
+    per_seconds: float = 5.0
+    scale: float = 1.0  # > 1 runs the windows faster for tests
 
 
 @dataclass
@@ -75,6 +87,7 @@ class FakeDiscord:
     shown: list[dict[str, Any]] = field(default_factory=list)  # every public state ever shown, with channel_id
     # interaction id -> (time.perf_counter() when its FIRST callback arrived, that callback's body)
     answered: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    limits: DiscordLimits | None = None  # None: no rate limits (the default, as before)
 
     def __post_init__(self) -> None:
         self.bot = user(APP_ID, "hailuo")
@@ -94,6 +107,13 @@ class FakeDiscord:
         app.router.add_get("/attachments/{name}", self._attachment)
         self._runner = web.AppRunner(app)
         self._closing = asyncio.Event()
+        self.limiter = Limiter(scale=self.limits.scale if self.limits else 1.0)
+        self.times: list[tuple[float, str, str]] = []  # (time.monotonic(), method, path) of calls answered 2xx
+
+    @property
+    def rate_limited(self) -> int:
+        """How many 429s the fake has answered."""
+        return self.limiter.total_refused
 
     async def start(self) -> FakeDiscord:
         await self._runner.setup()
@@ -228,13 +248,45 @@ class FakeDiscord:
         if not tail.startswith(("interactions/", "webhooks/")) and request.headers.get("Authorization") != \
                 f"Bot {self.token}":
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        limited = self._limit(method, tail)
+        if limited is not None and limited[0] is not None:
+            wait, _, _ = limited
+            return _json({"message": "You are being rate limited.", "retry_after": round(wait, 3), "global": False},
+                         429, headers=self._limit_headers(limited, method, tail) | {"Retry-After": f"{wait:.3f}"})
         for pattern, handler in self._routes():
             match = re.fullmatch(pattern, f"{method} {tail}")
             if match:
                 answer = await handler(body, *match.groups())
+                if limited is not None:
+                    answer.headers.update(self._limit_headers(limited, method, tail))
+                if answer.status < 300:
+                    self.times.append((time.monotonic(), method, tail))
                 await self._maybe_late(method, tail)
                 return answer
         return _json({"message": "404: Not Found", "code": 0}, 404)
+
+    def _limit(self, method: str, tail: str) -> tuple[float | None, int, float] | None:
+        """(wait, remaining, reset-after) for a message create or edit under the limits; None for other routes."""
+        lim = self.limits
+        if lim is None:
+            return None
+        if method == "POST" and (m := re.fullmatch(r"channels/(\d+)/messages", tail)):
+            return self.limiter.window("create", m[1], limit=lim.messages, seconds=lim.per_seconds)
+        if method == "PATCH" and (m := re.fullmatch(r"channels/(\d+)/messages/\d+", tail)):
+            return self.limiter.window("edit", m[1], limit=lim.edits, seconds=lim.per_seconds)
+        return None
+
+    def _limit_headers(self, limited: tuple[float | None, int, float], method: str, tail: str) -> dict[str, str]:
+        """The X-RateLimit-* headers discord.py reads (and the Via header it wants on a real 429)."""
+        _, remaining, reset_after = limited
+        lim = self.limits
+        assert lim is not None
+        channel = tail.split("/")[1]
+        return {"X-RateLimit-Limit": str(lim.messages if method == "POST" else lim.edits),
+                "X-RateLimit-Remaining": str(remaining), "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+                "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+                "X-RateLimit-Bucket": hashlib.sha1(f"{method}:{channel}".encode()).hexdigest()[:16],
+                "X-RateLimit-Scope": "user", "Via": "1.1 google"}
 
     async def _maybe_late(self, method: str, tail: str) -> None:
         for i, (m, pattern, seconds) in enumerate(self.late):
@@ -508,6 +560,7 @@ class FakeDiscord:
         return web.FileResponse(path)
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     # discord.py compares the content type exactly: no charset suffix.
-    return web.Response(status=status, body=json.dumps(data).encode(), headers={"Content-Type": "application/json"})
+    return web.Response(status=status, body=json.dumps(data).encode(),
+                        headers={"Content-Type": "application/json", **(headers or {})})

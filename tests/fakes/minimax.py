@@ -69,6 +69,7 @@ class Task:
     steps: list[str]
     file_id: int
     queries: int = 0
+    timeline: list[tuple[float, str]] | None = None  # (time.time() from which on, status)
 
 
 @dataclass
@@ -87,6 +88,8 @@ class FakeMiniMax:
     steps_for: Any = None  # optional callable giving each new task its own list of statuses
     create_delay: float = 0.0  # seconds each accepted submission takes before its task id is answered
     submitted_at: list[float] = field(default_factory=list)  # time.monotonic() of each accepted submission
+    # optional callable(body) -> [(seconds after submission, status), ...]: tasks move on with time, not queries
+    timeline_for: Any = None
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(106916112212032)
@@ -116,6 +119,12 @@ class FakeMiniMax:
         """Queue faults for `create`, `query`, `retrieve` or `download`: ("code", n), ("http", status),
         ("html",), ("truncated",), ("reset",), ("stall", seconds)."""
         self.faults[endpoint].extend(actions)
+
+    def done_at(self, task_id: str) -> float:
+        """When (time.time()) a task with a timeline reached its last status."""
+        timeline = self.tasks[task_id].timeline
+        assert timeline is not None
+        return timeline[-1][0]
 
     def expire_download_urls(self) -> None:
         """Every download address handed out so far now answers 403."""
@@ -163,6 +172,9 @@ class FakeMiniMax:
         task_id = str(next(self._ids))
         steps = self.steps_for() if self.steps_for else list(self.steps)
         self.tasks[task_id] = Task(body, steps, next(self._ids))
+        if self.timeline_for is not None:
+            start = time.time()
+            self.tasks[task_id].timeline = [(start + at, status) for at, status in self.timeline_for(body)]
         if self.create_delay:  # the task exists; only the answer is slow
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), self.create_delay)
@@ -178,6 +190,9 @@ class FakeMiniMax:
         if task is None:
             return _json(error(2013, "invalid params, task not found"))
         status = task.steps[min(task.queries, len(task.steps) - 1)]
+        if task.timeline is not None:
+            now = time.time()
+            status = [s for at, s in task.timeline if at <= now][-1]
         task.queries += 1
         if status.startswith("code:"):
             return _json(error(int(status[5:]), "scripted"))

@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.limits import Limiter, header_seconds
+
 
 def sign(body: str, secret: str, ts: int | None = None) -> dict[str, str]:
     """Headers Slack sends with a request body, signed with the app's signing secret."""
@@ -24,6 +26,19 @@ def sign(body: str, secret: str, ts: int | None = None) -> dict[str, str]:
     digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}",
             "Content-Type": "application/x-www-form-urlencoded"}
+
+
+@dataclass
+class SlackLimits:
+    """Slack's documented limits (the fake answers 429 past them); `scale` > 1 runs them faster for tests."""
+
+    posts_per_second: float = 1.0  # chat.postMessage per channel...
+    post_burst: float = 3.0  # ...with a short burst allowed
+    updates_per_minute: float = 50.0  # chat.update per workspace (Tier 3)
+    update_burst: float = 10.0
+    uploads_per_minute: float = 100.0  # files.getUploadURLExternal / completeUploadExternal per workspace (Tier 4)
+    upload_burst: float = 10.0
+    scale: float = 1.0
 
 
 @dataclass
@@ -37,6 +52,7 @@ class FakeSlack:
     public_channels: set[str] = field(default_factory=lambda: {"C1", "C2"})
     members_of: set[str] = field(default_factory=lambda: {"C1"})
     admins: set[str] = field(default_factory=set)
+    locales: dict[str, str] = field(default_factory=dict)  # user -> locale users.info reports (include_locale)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -48,6 +64,7 @@ class FakeSlack:
     upload_failures: list[int] = field(default_factory=list)  # HTTP statuses for the next uploads
     upload_stalls: list[float] = field(default_factory=list)  # seconds the next uploads stall before answering
     late: dict[str, list[float]] = field(default_factory=dict)  # method -> seconds its next calls answer late
+    limits: SlackLimits | None = None  # None: no rate limits (the default, as before)
     scopes: str = ("commands,chat:write,chat:write.public,channels:join,files:write,files:read,app_mentions:read,"
                    "channels:history,groups:history,users:read")
 
@@ -67,6 +84,13 @@ class FakeSlack:
         app.router.add_get("/link", self._link)
         self._runner = web.AppRunner(app)
         self._closing = asyncio.Event()
+        self.limiter = Limiter(scale=self.limits.scale if self.limits else 1.0)
+        self.times: list[tuple[float, str]] = []  # (time.monotonic(), method) of every call let through
+
+    @property
+    def rate_limited(self) -> int:
+        """How many 429s the fake has answered."""
+        return self.limiter.total_refused
 
     async def start(self) -> FakeSlack:
         await self._runner.setup()
@@ -137,6 +161,10 @@ class FakeSlack:
         expected = self.app_token if method == "apps.connections.open" else self.bot_token
         if token != expected:
             return _json({"ok": False, "error": "invalid_auth"})
+        if (wait := self._over_limit(method, args)) is not None:
+            return _json({"ok": False, "error": "ratelimited"}, status=429,
+                         headers={"Retry-After": header_seconds(wait, self.limiter.scale)})
+        self.times.append((time.monotonic(), method))
         if self.fail.get(method):
             return _json({"ok": False, "error": self.fail[method].pop(0)})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
@@ -146,6 +174,22 @@ class FakeSlack:
         if self.late.get(method):  # the work is done; only the answer is slow
             await self._stall(self.late[method].pop(0))
         return _json(answer, headers={"x-oauth-scopes": self.scopes})
+
+    def _over_limit(self, method: str, args: dict[str, Any]) -> float | None:
+        """Seconds to wait when this call is past Slack's limit (429), None when it may go through."""
+        lim = self.limits
+        if lim is None:
+            return None
+        if method == "chat.postMessage":
+            return self.limiter.bucket("post", str(args.get("channel")), per=lim.posts_per_second, seconds=1.0,
+                                       burst=lim.post_burst)
+        if method == "chat.update":
+            return self.limiter.bucket("update", self.team_id, per=lim.updates_per_minute, seconds=60.0,
+                                       burst=lim.update_burst)
+        if method in ("files.getUploadURLExternal", "files.completeUploadExternal"):
+            return self.limiter.bucket("upload", f"{self.team_id}:{method}", per=lim.uploads_per_minute, seconds=60.0,
+                                       burst=lim.upload_burst)
+        return None
 
     async def _stall(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -209,7 +253,10 @@ class FakeSlack:
 
     def _m_users_info(self, args: dict) -> dict:
         user = args["user"]
-        return {"ok": True, "user": {"id": user, "is_admin": user in self.admins, "is_owner": False}}
+        info = {"id": user, "is_admin": user in self.admins, "is_owner": False}
+        if str(args.get("include_locale")).lower() in ("true", "1"):  # as Slack: only when asked for
+            info["locale"] = self.locales.get(user, "en-US")
+        return {"ok": True, "user": info}
 
     def _m_views_open(self, args: dict) -> dict:
         view = args["view"]
@@ -286,5 +333,6 @@ class FakeSlack:
         return ws
 
 
-def _json(data: dict[str, Any], headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(body=json.dumps(data).encode(), headers={"Content-Type": "application/json", **(headers or {})})
+def _json(data: dict[str, Any], headers: dict[str, str] | None = None, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=json.dumps(data).encode(),
+                        headers={"Content-Type": "application/json", **(headers or {})})
