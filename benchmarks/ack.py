@@ -87,7 +87,10 @@ async def slack_path(tmp: Path, workers: int = 1) -> dict[str, list[float]]:
            "SLACK_PORT": str(port), "HAILUO_PROVIDER": "minimax", "MINIMAX_API_KEY": minimax.api_key,
            "MINIMAX_BASE_URL": minimax.base_url, "QUOTA_USER_DAILY_CREDITS": "1000000",
            "QUOTA_WORKSPACE_DAILY_CREDITS": "1000000000", "QUOTA_USER_MAX_IN_FLIGHT": "1000000",
-           "LOG_LEVEL": "WARNING"}
+           "LOG_LEVEL": "WARNING",
+           # The fake enforces no limits here: this measures the acknowledgements and the admissions,
+           # not Slack's pace for status messages (`python -m benchmarks limits` does that).
+           "SLACK_POSTS_PER_SECOND": "100000", "SLACK_EDITS_PER_MINUTE": "1000000"}
     env.pop("SLACK_APP_TOKEN", None)
     bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "run", "--workers", str(workers), env=env,
                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)

@@ -79,7 +79,10 @@ class BotProcess:
                     "HAILUO_PROVIDER": "minimax", "MINIMAX_API_KEY": self.minimax.api_key,
                     "MINIMAX_BASE_URL": self.minimax.base_url, "QUOTA_USER_DAILY_CREDITS": "1000000",
                     "QUOTA_WORKSPACE_DAILY_CREDITS": "1000000000", "QUOTA_USER_MAX_IN_FLIGHT": "1000000",
-                    "LOG_LEVEL": "WARNING"})
+                    "LOG_LEVEL": "WARNING",
+                    # The fake enforces no limits here: the first answers and admissions are measured,
+                    # not Discord's pace for messages (`python -m benchmarks limits` does that).
+                    "DISCORD_MESSAGES_PER_SECOND": "100000"})
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", env=env, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL)
