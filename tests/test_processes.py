@@ -41,6 +41,10 @@ def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
     conn = sqlite3.connect(db, timeout=10)
     try:
         return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []  # the process has created the file but not yet its tables: nothing to see yet
+        raise
     finally:
         conn.close()
 
