@@ -95,6 +95,18 @@ async def test_race_across_two_connections_and_the_workspace_limit(open_test_sto
     assert usage.workspace_used == 5 and usage.workspace_left == 0
 
 
+async def test_the_same_job_id_twice_is_recorded_and_charged_once(open_test_store) -> None:
+    # A replayed command derives the same job id (bot.core.job_id_for): two processes racing to
+    # admit it must leave one job and one reservation, never an error or a second charge.
+    a, b = await open_test_store(), await open_test_store()
+    job = make_job(7, cost=2)
+    results = await asyncio.gather(*(s.create_job(job, day=DAY, user_limit=10, workspace_limit=10)
+                                     for s in (a, b, a, b)))
+    assert sum(r.ok for r in results) == 1
+    assert {r.refused_by for r in results if not r.ok} == {"duplicate"}
+    assert await a.ledger(job.id) == [("reserve", 2, DAY)]
+
+
 async def test_release_once_and_capture_once(open_test_store) -> None:
     store = await open_test_store()
     failed, done = make_job(1, cost=2), make_job(2, cost=1)
