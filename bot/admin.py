@@ -1,7 +1,8 @@
-"""Admin commands in the chat: quotas, blocked users, channel allow-list, usage, the audit log."""
+"""Admin commands in the chat: quotas, the workspace budget, blocked users, channel allow-list, usage, the audit log."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,13 @@ from bot.config import Settings
 from bot.days import utc_day
 from bot.messages import channel_ref, user_ref
 from bot.store import Store
+
+# A workspace's own daily dollar cap can be set up to this; past it a typo (an extra zero or two) is likelier.
+MAX_BUDGET_USD = 1_000_000
+
+
+class _Refused(Exception):
+    """An admin's value the bot will not take; its words go back to the admin as a refusal, nothing changed."""
 
 
 @dataclass(frozen=True)
@@ -29,11 +37,13 @@ async def handle_admin(scope: AdminScope, req: CommandRequest) -> Reply:
         return Reply(messages.ADMIN_ONLY, ok=False, ephemeral=True)
     action, *rest = req.args or ("help",)
     handler = {"quota": _quota, "block": _block, "unblock": _block, "channels": _channels, "usage": _usage,
-               "log": _log, "language": _language}.get(action.lower())
+               "log": _log, "language": _language, "budget": _budget}.get(action.lower())
     if handler is None:
         return Reply(messages.ADMIN_HELP, ephemeral=True)
     try:
         return Reply(await handler(scope, req, action.lower(), rest), ephemeral=True)
+    except _Refused as refused:
+        return Reply(i18n.said(refused), ok=False, ephemeral=True)
     except (IndexError, ValueError):
         return Reply(messages.ADMIN_BAD.format(help=messages.ADMIN_HELP), ok=False, ephemeral=True)
 
@@ -122,6 +132,35 @@ async def _language(core: AdminScope, req: CommandRequest, action: str, rest: li
         return messages.ADMIN_LANGUAGE_SET.format(language=i18n.language_name(code), code=code)
     code = await core.store.workspace_locale(req.platform, req.workspace_id) or i18n.SOURCE
     return messages.ADMIN_LANGUAGE.format(language=i18n.language_name(code), code=code)
+
+
+async def _budget(core: AdminScope, req: CommandRequest, action: str, rest: list[str]) -> str:
+    """The workspace's own daily dollar cap: shown, set, or removed with `off` (BUDGET_DAILY_USD is the operator's)."""
+    usd = _dollars(" ".join(rest)) if rest else None
+    if rest:
+        await core.store.set_workspace_budget(req.platform, req.workspace_id, usd, set_by=_actor(req))
+    now = await core.store.workspace_budget(req.platform, req.workspace_id, day=utc_day(core.clock()))
+    if not rest:
+        said = messages.ADMIN_BUDGET_NONE if now.usd is None else messages.ADMIN_BUDGET
+    else:
+        said = messages.ADMIN_BUDGET_OFF if usd is None else messages.ADMIN_BUDGET_SET
+    ceiling = core.settings.budget_daily_usd
+    return i18n.join(" ", [said.format(budget=now.usd or 0.0, spent=now.spent_usd),
+                           messages.ADMIN_BUDGET_NO_CEILING if ceiling is None
+                           else messages.ADMIN_BUDGET_CEILING.format(ceiling=ceiling)])
+
+
+def _dollars(word: str) -> float | None:
+    """`25`, `7.50` or `$25` as dollars (to the cent), `off` as None; anything else is refused in plain words."""
+    if word.lower() == "off":
+        return None
+    try:
+        usd = float(word.removeprefix("$"))
+    except ValueError:
+        usd = math.nan
+    if not 0 <= usd <= MAX_BUDGET_USD:  # NaN fails this too
+        raise _Refused(messages.ADMIN_BUDGET_BAD.format(value=word, max=MAX_BUDGET_USD))
+    return round(usd, 2)
 
 
 async def _log(core: AdminScope, req: CommandRequest, action: str, rest: list[str]) -> str:

@@ -214,6 +214,10 @@ class Core:
             return _refusal(messages.QUOTA_IN_FLIGHT.format(running=reservation.used, limit=reservation.limit))
         if reservation.refused_by == "budget":
             return _refusal(messages.BUDGET_REACHED.format(budget=self.settings.budget_daily_usd or 0, reset=reset))
+        if reservation.refused_by == "workspace_budget":  # the cap this workspace's admins set (bot/admin.py)
+            left = max(0.0, reservation.budget_usd - reservation.spent_usd)
+            return _refusal(messages.WORKSPACE_BUDGET_REACHED.format(cost=job.price_usd, left=left,
+                                                                     budget=reservation.budget_usd, reset=reset))
         return self._quota_refusal(job.cost, await self.answers.usage(job.platform, job.workspace_id, job.user_id))
 
     def _quota_refusal(self, cost: int, usage: QuotaUsage) -> Reply:

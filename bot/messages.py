@@ -105,6 +105,10 @@ BUDGET_REACHED = _(
     "The bot has reached today's spending limit ({budget:usd}). New videos can be made again after "
     "00:00 UTC, in {reset}."
 )
+WORKSPACE_BUDGET_REACHED = _(
+    "This video costs {cost:usd} and this workspace has {left:usd} left of the daily spending limit its admins "
+    "set ({budget:usd}). It resets at 00:00 UTC, in {reset}."
+)
 USER_BLOCKED = _("An admin has turned off video generation for you in this workspace.")
 CHANNEL_NOT_ALLOWED = _("Videos can't be made in this channel. Try one of: {channels}.")
 COULD_NOT_START = _("I could not start your video here. Nothing was charged; please try again.")
@@ -173,7 +177,8 @@ ADMIN_ONLY = _("Only workspace admins can use admin commands.")
 ADMIN_HELP = _(
     "Admin commands: quota [user] (show); quota set CREDITS [user] (a user's, or without a user the "
     "workspace's, daily credits); block USER; unblock USER; channels (list); channels allow CHANNEL; "
-    "channels remove CHANNEL; usage [DAYS]; log; language [LANGUAGE] (the workspace's default language)."
+    "channels remove CHANNEL; usage [DAYS]; log; language [LANGUAGE] (the workspace's default language); "
+    "budget [USD|off] (the workspace's daily spending limit in US dollars: show, set, or off to remove it)."
 )
 ADMIN_BAD = _("I didn't understand that admin command. {help}")
 ADMIN_LIMIT_SET = _("Daily credits for {who} set to {credits:n}.")
@@ -196,6 +201,17 @@ ADMIN_USAGE_PROVIDER = _("{name} {usd:usd} ({count:videos})")
 ADMIN_LANGUAGE = _("Members whose own language is unknown get answers in {language} ({code}).")
 ADMIN_LANGUAGE_SET = _("Default language set to {language} ({code}) for members whose own language is unknown.")
 ADMIN_LANGUAGE_UNKNOWN = _("I don't speak {code}. Languages: {languages}.")
+ADMIN_BUDGET = _("This workspace's daily spending limit is {budget:usd}; {spent:usd} spent or held today.")
+ADMIN_BUDGET_NONE = _("This workspace has no daily spending limit of its own; {spent:usd} spent or held today.")
+ADMIN_BUDGET_SET = _("This workspace's daily spending limit is now {budget:usd}; {spent:usd} spent or held today.")
+ADMIN_BUDGET_OFF = _("This workspace's own daily spending limit is removed; {spent:usd} spent or held today.")
+ADMIN_BUDGET_CEILING = _("The bot-wide limit, which only the bot's operator sets, is {ceiling:usd} a day and "
+                         "applies as well.")
+ADMIN_BUDGET_NO_CEILING = _("The bot's operator has set no bot-wide limit.")
+ADMIN_BUDGET_BAD = _(
+    "A budget is an amount of US dollars from 0 to {max:n} (for example 25 or 7.50), or off to remove it; "
+    "\u201c{value}\u201d is not one. Nothing was changed."
+)
 
 # Local disk trouble is the bot's own machine, never the video service (issue 14).
 DISK_FULL = _("The bot's server is out of disk space, so it could not save the finished video.")
@@ -277,4 +293,6 @@ DISCORD_COMMAND_TEXTS = (
     _("Block a user"), _("Unblock a user"), _("List the channels where videos are allowed"),
     _("Allow videos in a channel"), _("Remove a channel from the allow-list"), _("Usage and spend"),
     _("Recent admin changes"), _("Show or set the server's default language"),
+    _("Daily spending limit in US dollars (budget)"), _("Show or set the server's daily spending limit (US dollars)"),
+    _("Remove the server's own daily spending limit"),
 )

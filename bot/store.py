@@ -22,10 +22,21 @@ class Reservation:
     """The outcome of trying to reserve credits for a new job."""
 
     ok: bool
-    refused_by: str | None = None  # "user", "workspace", "in_flight", "budget" or "duplicate"
+    refused_by: str | None = None  # "user", "workspace", "in_flight", "budget", "workspace_budget" or "duplicate"
     limit: int = 0
     used: int = 0
     spent_usd: float = 0.0
+    budget_usd: float = 0.0  # the dollar cap that refused it ("budget": the bot-wide one, "workspace_budget": its own)
+
+
+@dataclass(frozen=True)
+class WorkspaceBudget:
+    """A workspace's own daily dollar cap (None: it has only the bot-wide one) and what it spent today."""
+
+    usd: float | None
+    spent_usd: float
+    set_by: str | None = None
+    set_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,11 @@ class Store(Protocol):
     # -- jobs
     async def create_job(self, job: Job, *, day: str, user_limit: int, workspace_limit: int,
                          max_in_flight: int | None = None, budget_usd: float | None = None) -> Reservation:
-        """Check every limit and, if all hold, reserve the job's cost and record it, in one transaction."""
+        """Check every limit and, if all hold, reserve the job's cost and record it, in one transaction.
+
+        The limits: jobs in flight, the bot-wide `budget_usd`, the workspace's own dollar cap (kept in the
+        store, see set_workspace_budget), then the user's and the workspace's credits.
+        """
     async def get_job(self, job_id: str) -> Job | None:
         """The job with this id, or None."""
     async def job_by_task(self, task_id: str) -> Job | None:
@@ -206,6 +221,11 @@ class Store(Protocol):
         """Set a workspace's default language (for members whose own is unknown); audited."""
     async def workspace_locale(self, platform: str, workspace_id: str) -> str | None:
         """The workspace's default language, if an admin set one."""
+    async def set_workspace_budget(self, platform: str, workspace_id: str, usd: float | None, *,
+                                   set_by: str) -> None:
+        """Set a workspace's own daily dollar cap (None clears it, leaving only the bot-wide one); audited."""
+    async def workspace_budget(self, platform: str, workspace_id: str, *, day: str) -> WorkspaceBudget:
+        """A workspace's own daily dollar cap and its spend on `day`, counted as admission counts it."""
     async def admin_log(self, platform: str, workspace_id: str, limit: int = 50) -> list[tuple[float, str, str, str]]:
         """Recent admin changes: (at, actor, action, detail)."""
     async def usage_report(self, since_day: str = "", platform: str | None = None,

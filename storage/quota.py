@@ -21,6 +21,15 @@ _QUOTA_SQL = f"""SELECT
      AND user_id = :u AND day = :d AND NOT EXISTS (SELECT 1 FROM quota_ledger s
      WHERE s.job_id = r.job_id AND s.kind IN ('capture', 'release'))) AS held"""
 
+# A workspace's own dollar cap (NULL when it has none) and its spend on a day, counted as the bot-wide budget is:
+# every job of the day but those that failed or expired (their dollars were never spent).
+WORKSPACE_BUDGET_SQL = """SELECT
+  (SELECT usd FROM workspace_budgets WHERE platform = ?1 AND workspace_id = ?2) AS usd,
+  (SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE platform = ?1 AND workspace_id = ?2 AND day = ?3
+     AND status NOT IN ('failed', 'expired')) AS spent,
+  (SELECT set_by FROM workspace_budgets WHERE platform = ?1 AND workspace_id = ?2) AS set_by,
+  (SELECT set_at FROM workspace_budgets WHERE platform = ?1 AND workspace_id = ?2) AS set_at"""
+
 
 async def check_limits(
     db: aiosqlite.Connection,
@@ -49,7 +58,12 @@ async def check_limits(
         )
         spent = float(row[0])
         if spent + job.price_usd > budget_usd + 1e-9:
-            return Reservation(False, "budget", 0, 0, spent)
+            return Reservation(False, "budget", 0, 0, spent, budget_usd)
+    # The workspace's own cap is read here, under the same write lock: a change an admin commits is seen
+    # by the next admission, and two processes cannot both spend the last dollar of it.
+    (row,) = await db.execute_fetchall(WORKSPACE_BUDGET_SQL, (job.platform, job.workspace_id, day))
+    if row[0] is not None and float(row[1]) + job.price_usd > float(row[0]) + 1e-9:
+        return Reservation(False, "workspace_budget", 0, 0, float(row[1]), float(row[0]))
     quota = await read_quota(db, job.platform, job.workspace_id, job.user_id, day, user_limit, workspace_limit)
     if quota.user_used + job.cost > quota.user_limit:
         return Reservation(False, "user", quota.user_limit, quota.user_used)

@@ -1,7 +1,8 @@
 """The SQLite store: one aiosqlite connection and its write lock, with the queries mixed in by subject.
 
 Jobs (storage.jobs), quota (storage.quota), the fair line (storage.queue), metrics (storage.reports),
-schema and backup (storage.schema) and admin controls (storage.admin).
+schema and backup (storage.schema), admin controls (storage.admin) and workspace budgets
+(storage.workspace_budget).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from storage.quota import QuotaQueries
 from storage.reports import ReportQueries
 from storage.schema import SchemaQueries
 from storage.web import WebQueries
+from storage.workspace_budget import WorkspaceBudgetQueries
 
 __all__ = ["BUSY_TIMEOUT_MS", "SQLiteStore"]
 
@@ -34,7 +36,7 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 class SQLiteStore(JobQueries, LeaseQueries, PlatformBudgetQueries, FrameQueries, InboxQueries, QuotaQueries,
-                  QueueQueries, ReportQueries, SchemaQueries, AdminQueries, WebQueries):
+                  QueueQueries, ReportQueries, SchemaQueries, AdminQueries, WebQueries, WorkspaceBudgetQueries):
     """Persistence for jobs and quotas on one aiosqlite connection."""
 
     def __init__(self, db: aiosqlite.Connection, clock: Any = time.time) -> None:

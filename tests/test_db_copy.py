@@ -24,7 +24,7 @@ from tests.postgres import PASSWORD, PASSWORD_USER
 DAY = "2027-03-04"
 ORDER = {"jobs": "id", "workspace_locales": "platform, workspace_id", "quota_limits": "platform, workspace_id, user_id",
          "blocked_users": "platform, workspace_id, user_id", "allowed_channels": "platform, workspace_id, channel_id",
-         "frames": "name", "inbox": "key"}
+         "frames": "name", "inbox": "key", "workspace_budgets": "platform, workspace_id"}
 LEASED = ("lease_owner", "lease_until")  # cleared by a copy: nobody holds anything in the new database
 PAIRS = [("discord", "G1", "u1"), ("discord", "G1", "u2"), ("slack", "T1", "U7")]
 
@@ -93,6 +93,7 @@ async def seed(url: str) -> None:
         await store.set_blocked("slack", "T1", "gone", False, set_by="slack:A")
         await store.set_channel_allowed("slack", "T1", "C-video", True, set_by="slack:A")
         await store.set_channel_allowed("discord", "G1", "c-x", True, set_by="discord:admin1")
+        await store.set_workspace_budget("discord", "G1", 12.5, set_by="discord:admin1")
     finally:
         await store.close()
 
@@ -136,6 +137,7 @@ async def compare_stores(sqlite_url: str, pg_url: str) -> None:
             assert await b.is_blocked(platform, ws, user) == await a.is_blocked(platform, ws, user)
             assert await b.allowed_channels(platform, ws) == await a.allowed_channels(platform, ws)
             assert await b.admin_log(platform, ws) == await a.admin_log(platform, ws)
+            assert await b.workspace_budget(platform, ws, day=DAY) == await a.workspace_budget(platform, ws, day=DAY)
             for limits in [(100, 100), (3, 5)]:
                 assert (await b.usage(platform, ws, user, day=DAY, user_limit=limits[0], workspace_limit=limits[1])
                         == await a.usage(platform, ws, user, day=DAY, user_limit=limits[0], workspace_limit=limits[1]))
@@ -156,7 +158,8 @@ def test_copy_sqlite_into_postgres(env: Path, pg_url: str, capsys: pytest.Captur
     assert PASSWORD not in out + err and err == ""
     assert out.count("\n") == 1 and f"{PASSWORD_USER}:***@" in out
     assert ", ".join(f"{len(before[t])} {t}" for t in TABLES) + "." in out
-    assert len(before["jobs"]) == 6 and len(before["admin_log"]) == 7 and len(before["frames"]) == 1
+    assert len(before["jobs"]) == 6 and len(before["admin_log"]) == 8 and len(before["frames"]) == 1
+    assert len(before["workspace_budgets"]) == 1
 
     copied = asyncio.run(snapshot(pg_url))
     assert asyncio.run(snapshot(sqlite_url)) == before  # the source is only read

@@ -184,14 +184,16 @@ class DiscordAdapter:
         @app_commands.guild_only()
         @app_commands.describe(action="What to do", user="The member it is about", channel="The channel it is about",
                                credits="Daily credits (quota-set)", days="How many days back (usage)",
-                               language="Default language code, e.g. zh-CN (language)")
+                               language="Default language code, e.g. zh-CN (language)",
+                               dollars="Daily spending limit in US dollars (budget)")
         @app_commands.choices(action=[app_commands.Choice(name=label, value=value)
                                       for value, label in t.ADMIN_ACTIONS.items()])
         async def admin(interaction: discord.Interaction, action: app_commands.Choice[str],
                         user: discord.User | None = None, channel: discord.TextChannel | None = None,
                         credits: app_commands.Range[int, 0, 1_000_000] | None = None,
                         days: app_commands.Range[int, 1, 366] | None = None,
-                        language: app_commands.Range[str, 1, 35] | None = None) -> None:
+                        language: app_commands.Range[str, 1, 35] | None = None,
+                        dollars: app_commands.Range[float, 0, 1_000_000] | None = None) -> None:
             # default_permissions only hides the command; the member's permissions are checked again in the core.
             await self._private(interaction, self.request(interaction, "admin",
                                                           args=t.admin_args(interaction.data or {})))

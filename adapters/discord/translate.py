@@ -94,6 +94,8 @@ ADMIN_ACTIONS = {
     "usage": "Usage and spend",
     "log": "Recent admin changes",
     "language": "Show or set the server's default language",
+    "budget": "Show or set the server's daily spending limit (US dollars)",
+    "budget-off": "Remove the server's own daily spending limit",
 }
 
 
@@ -114,6 +116,10 @@ def admin_args(data: dict[str, Any]) -> tuple[str, ...]:
         return ("usage", *((str(o["days"]),) if o.get("days") else ()))
     if action == "language":
         return ("language", *((str(o["language"]),) if o.get("language") else ()))
+    if action == "budget":  # a number Discord checked (0 or more); `off` has an action of its own
+        return ("budget", *((str(o["dollars"]),) if o.get("dollars") is not None else ()))
+    if action == "budget-off":
+        return ("budget", "off")
     return (action,)
 
 

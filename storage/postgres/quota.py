@@ -23,6 +23,15 @@ _QUOTA_SQL = f"""SELECT
      AND user_id = $3 AND day = $4 AND NOT EXISTS (SELECT 1 FROM quota_ledger s
      WHERE s.job_id = r.job_id AND s.kind IN ('capture', 'release'))) AS held"""
 
+# As storage/quota.py: a workspace's own dollar cap (NULL when it has none) and its spend on a day, counted as
+# the bot-wide budget is. $1 platform, $2 workspace, $3 day.
+WORKSPACE_BUDGET_SQL = """SELECT
+  (SELECT usd FROM workspace_budgets WHERE platform = $1 AND workspace_id = $2) AS usd,
+  (SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE platform = $1 AND workspace_id = $2 AND day = $3
+     AND status NOT IN ('failed', 'expired')) AS spent,
+  (SELECT set_by FROM workspace_budgets WHERE platform = $1 AND workspace_id = $2) AS set_by,
+  (SELECT set_at FROM workspace_budgets WHERE platform = $1 AND workspace_id = $2) AS set_at"""
+
 
 async def check_limits(
     db: asyncpg.Connection,
@@ -49,7 +58,11 @@ async def check_limits(
             day,
         ))
         if spent + job.price_usd > budget_usd + 1e-9:
-            return Reservation(False, "budget", 0, 0, spent)
+            return Reservation(False, "budget", 0, 0, spent, budget_usd)
+    # Read under ADMISSION_LOCK, as the bot-wide spend is: two processes cannot both spend the last dollar of it.
+    row = await db.fetchrow(WORKSPACE_BUDGET_SQL, job.platform, job.workspace_id, day)
+    if row["usd"] is not None and float(row["spent"]) + job.price_usd > float(row["usd"]) + 1e-9:
+        return Reservation(False, "workspace_budget", 0, 0, float(row["spent"]), float(row["usd"]))
     quota = await read_quota(db, job.platform, job.workspace_id, job.user_id, day, user_limit, workspace_limit)
     if quota.user_used + job.cost > quota.user_limit:
         return Reservation(False, "user", quota.user_limit, quota.user_used)

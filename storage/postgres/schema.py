@@ -21,7 +21,8 @@ _VERSION_TABLE = ("CREATE TABLE schema_version (only_row BOOLEAN PRIMARY KEY DEF
 _HAS_VERSION_TABLE = ("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
                       "AND tablename = 'schema_version')")
 TABLES = ("jobs", "job_events", "quota_ledger", "quota_limits", "blocked_users", "allowed_channels", "admin_log",
-          "provider_budget", "provider_submits", "frames", "platform_budget", "final_status_owed")
+          "provider_budget", "provider_submits", "frames", "platform_budget", "final_status_owed",
+          "workspace_budgets")
 
 
 def migration_files() -> list[Traversable]:

@@ -6,8 +6,8 @@ values, nothing parsed from text, prepared statements cached per connection), an
 connection pool built in, shared by every coroutine of the process without a lock of our own.
 
 Jobs (storage.postgres.jobs), quota (.quota), leases and the provider budget (.leases), the fair line
-and metrics (.queue), first frames (.frames), admin controls (.admin), schema (.schema); connecting
-and its errors (.connect).
+and metrics (.queue), first frames (.frames), admin controls (.admin), workspace budgets (.workspace_budget),
+schema (.schema); connecting and its errors (.connect).
 """
 
 from __future__ import annotations
@@ -29,12 +29,14 @@ from storage.postgres.queue import PgQueueQueries
 from storage.postgres.quota import PgQuotaQueries
 from storage.postgres.schema import PgSchemaQueries
 from storage.postgres.web import PgWebQueries
+from storage.postgres.workspace_budget import PgWorkspaceBudgetQueries
 
 __all__ = ["PostgresStore"]
 
 
 class PostgresStore(PgJobQueries, PgLeaseQueries, PgPlatformBudgetQueries, PgFrameQueries, PgInboxQueries,
-                    PgQuotaQueries, PgQueueQueries, PgSchemaQueries, PgAdminQueries, PgWebQueries):
+                    PgQuotaQueries, PgQueueQueries, PgSchemaQueries, PgAdminQueries, PgWebQueries,
+                    PgWorkspaceBudgetQueries):
     """Persistence for jobs and quotas on a pool of PostgreSQL connections."""
 
     def __init__(self, pool: asyncpg.Pool, url: str, clock: Any = time.time) -> None:
