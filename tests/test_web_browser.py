@@ -1,5 +1,6 @@
 """The web page in a real headless Chromium (Debian's `chromium`, driven by Playwright): sign-in with a one-time
-link, a video that plays, a queue that moves live, a CSRF-guarded quota change, and workspaces kept apart.
+link, a video that plays, a queue that moves live, CSRF-guarded quota and budget changes, and workspaces kept
+apart.
 
 Screenshots of each page land in docs/screenshots/. Without Chromium these tests skip, saying so, unless
 HAILUO_TEST_BROWSER=required (as .ci/run sets), when they fail.
@@ -193,3 +194,44 @@ async def test_usage_charts_and_quota_left(browser, site) -> None:
     await page.click("text=stack by provider")
     await page.wait_for_url("**by=provider**")
     assert "fal" in await page.inner_text("#chart-dollars")
+
+
+async def test_a_budget_change_is_refused_without_the_csrf_token_and_logged_with_it(browser, site) -> None:
+    page = await sign_in(browser, site)
+    await page.click("header >> text=Admin")
+    await page.wait_for_url("**/w/slack/TA/admin")
+    assert "no daily spending limit of its own" in await page.inner_text("#budget")
+    await page.fill("#budget-form input[name=usd]", "12.5")
+    await page.eval_on_selector("#budget-form input[name=csrf]", "e => e.remove()")
+    async with page.expect_response("**/w/slack/TA/admin") as answer:
+        await page.click("#budget-set")
+    assert (await answer.value).status == 403
+    assert "CSRF" in await page.inner_text("body")
+    assert await site.store.admin_log("slack", "TA") == []
+    assert (await site.store.workspace_budget("slack", "TA", day="2000-01-01")).usd is None
+    await page.goto(site.base + "/w/slack/TA/admin")
+    await page.fill("#budget-form input[name=usd]", "12.5")
+    await page.click("#budget-set")
+    await page.wait_for_selector("#said.ok")
+    assert "daily spending limit is now $12.50" in await page.inner_text("#said")
+    ((_, actor, action, detail),) = await site.store.admin_log("slack", "TA")
+    assert (actor, action, detail) == ("slack:U1", "budget", "12.50")
+    assert "$12.50" in await page.inner_text("#budget") and "budget 12.50" in await page.inner_text("#admin-log")
+    assert (await site.store.workspace_budget("slack", "TA", day="2000-01-01")).usd == 12.5
+    # A value the browser's own check would stop, sent anyway: the core refuses it in plain words.
+    async with page.expect_response("**/w/slack/TA/admin") as answer:
+        await page.eval_on_selector("#budget-form", "f => { f.usd.type = 'text'; f.usd.value = '-3'; f.submit(); }")
+    assert (await answer.value).status == 400
+    await page.wait_for_selector("#said.error")
+    assert "A budget is an amount of US dollars" in await page.inner_text("#said")
+    assert len(await site.store.admin_log("slack", "TA")) == 1
+    await page.goto(site.base + "/w/slack/TA/usage")  # the usage page shows the cap, to members as well
+    assert "$12.50 a day, set by its admins" in await page.inner_text("#budget")
+    assert "Bot-wide: no limit" in await page.inner_text("#budget")
+    await page.goto(site.base + "/w/slack/TA/admin")
+    await page.click("#budget-off")
+    await page.wait_for_selector("#said.ok")
+    assert "limit is removed" in await page.inner_text("#said")
+    assert [(a, act, d) for _, a, act, d in await site.store.admin_log("slack", "TA")] == [
+        ("slack:U1", "budget", "off"), ("slack:U1", "budget", "12.50")]
+    assert (await site.store.workspace_budget("slack", "TA", day="2000-01-01")).usd is None

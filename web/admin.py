@@ -1,8 +1,9 @@
-"""Admin: daily credits, blocked members and the channel allow-list, through the chat's own admin commands.
+"""Admin: daily credits, the workspace's budget, blocked members and the channel allow-list, through the chat's
+own admin commands.
 
 Each change is a CommandRequest(command="admin") handed to bot.admin.handle_admin, exactly as a chat admin
-command is, so it lands in the admin log with who made it. The daily budget (BUDGET_DAILY_USD) is a setting
-with no run-time core function to change it, so this page shows it and does not change it.
+command is, so it lands in the admin log with who made it. The budget form sets this workspace's own daily
+dollar cap (`budget USD|off`); the bot-wide BUDGET_DAILY_USD is the operator's setting, shown, not changed here.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def _args(form: dict[str, str]) -> tuple[str, ...] | None:
         return (action, user)
     if action in ("allow", "remove") and channel:
         return ("channels", action, channel)
+    if action == "budget":  # the core refuses a value that is not dollars, in the same words as in the chat
+        usd = form.get("usd", "").strip()
+        return ("budget", "off") if form.get("off") else (("budget", usd) if usd else None)
     return None
 
 
@@ -57,18 +61,20 @@ async def _render(request: web.Request, said: str = "", ok: bool = True, status:
     options = "".join(f'<option value="{escape(u)}">{escape(n or u)}</option>' for u, n in names.items())
     csrf = csrf_field(session)
     summary = [plain((await _ask(ctx, session, platform, workspace, *a))[1], names)
-               for a in (("quota",), ("channels",))]
+               for a in (("quota",), ("channels",), ("budget",))]
     log = (await _ask(ctx, session, platform, workspace, "log"))[1]
-    budget = ctx.settings.budget_daily_usd
     body = (f'<p id="said" class="{"ok" if ok else "error"}">{plain(said, names)}</p>' if said else "")
-    body += (f"<p>{summary[0]}</p><p>{summary[1]}</p>"
-             f"<p>Daily budget: {'none' if budget is None else f'${budget:.2f}'} (the BUDGET_DAILY_USD setting; "
-             "change it in the configuration).</p>"
+    body += (f'<p>{summary[0]}</p><p>{summary[1]}</p><p id="budget">{summary[2]}</p>'
              f'<fieldset><legend>Daily credits</legend><form method="post" action="{base}/admin" id="quota-form">'
              f'{csrf}<input type="hidden" name="action" value="quota"><input name="credits" type="number" min="0" '
              f'required placeholder="credits"> for <input name="user" list="members" placeholder="user id (empty: '
              f'whole workspace)"> <button type="submit">Set</button></form></fieldset>'
              f'<datalist id="members">{options}</datalist>'
+             f'<fieldset><legend>Daily budget of this workspace</legend><form method="post" action="{base}/admin" '
+             f'id="budget-form">{csrf}<input type="hidden" name="action" value="budget">$<input name="usd" '
+             'type="number" min="0" step="0.01" placeholder="US dollars a day"> <button type="submit" id="budget-set">'
+             'Set</button> <button type="submit" name="off" value="1" id="budget-off" formnovalidate>Remove</button>'
+             '</form> (the bot-wide limit is the operator\'s BUDGET_DAILY_USD setting)</fieldset>'
              f'<fieldset><legend>Block or unblock a member</legend><form method="post" action="{base}/admin">{csrf}'
              '<input name="user" list="members" required placeholder="user id"> <select name="action">'
              '<option value="block">block</option><option value="unblock">unblock</option></select> '

@@ -1,7 +1,9 @@
-"""Usage: videos and dollars per day (stacked by user or provider), top users this month, quota left per user.
+"""Usage: videos and dollars per day (stacked by user or provider), top users this month, quota left per user,
+the daily budget.
 
-Every figure comes from Store.usage_report, the query behind `hailuo-bot usage`, and Store.usage, the one
-behind `/video quota`: nothing is counted a second way here.
+Every figure comes from Store.usage_report, the query behind `hailuo-bot usage`, Store.usage, the one
+behind `/video quota`, and Store.workspace_budget, the one behind `/video admin budget`: nothing is counted a
+second way here.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from aiohttp import web
 from bot.days import utc_day
 from bot.store import UsageRow
 from web.charts import stacked_bars
-from web.context import WEB
+from web.context import WEB, WebContext
 from web.html import page, workspace_url
 
 
@@ -73,7 +75,17 @@ async def usage(request: web.Request) -> web.Response:
                           f"<td>{u.user_held}</td><td>{u.user_left}</td><td>{u.user_limit}</td></tr>")
     body += ("<h2>Quota left today</h2><table id=\"quota-left\"><tr><th>user</th><th>used</th><th>held</th>"
              "<th>left</th><th>daily limit</th></tr>" + "".join(quota_rows) + "</table>")
+    body += f'<h2>Daily budget</h2><p id="budget">{await _budget(ctx, platform, workspace, today)}</p>'
     return page("Usage", body, session=session, where=(platform, workspace), active="usage")
+
+
+async def _budget(ctx: WebContext, platform: str, workspace: str, today: str) -> str:
+    """This workspace's own dollar cap (its admins') and spend today, and the bot-wide ceiling (the operator's)."""
+    own = await ctx.store.workspace_budget(platform, workspace, day=today)
+    ceiling = ctx.settings.budget_daily_usd
+    cap = "none of its own" if own.usd is None else f"${own.usd:.2f} a day, set by its admins"
+    return (f"This workspace: {cap}; ${own.spent_usd:.2f} spent or held today. Bot-wide: "
+            + ("no limit" if ceiling is None else f"${ceiling:.2f} a day, set by the operator") + ".")
 
 
 def add_routes(app: web.Application) -> None:
