@@ -169,3 +169,18 @@ async def test_changing_the_cap_is_audited_on_both_backends(open_test_store) -> 
     assert (await store.workspace_budget("slack", "T1", day=DAY)).usd is None
     kept = await store.workspace_budget("slack", "T2", day=DAY)
     assert (kept.usd, kept.spent_usd, kept.set_by, kept.set_at) == (3.0, 0.0, "slack:U9", 1_800_000_000.0)
+
+
+async def test_the_console_operator_caps_the_local_workspace(open_test_store, tmp_path: Path) -> None:
+    from adapters.console.translate import PLATFORM, WORKSPACE, render_reply, to_request
+
+    core, store, clock = await make_core(open_test_store, tmp_path)
+    said = await core.handle(to_request("/admin budget 0.30", user_id="ops"))
+    assert render_reply(said).startswith("This workspace's daily spending limit is now $0.30")
+    assert (await core.handle(to_request("/video a quiet harbour", user_id="ops"))).ok
+    refused = render_reply(await core.handle(to_request("/video a second harbour", user_id="ops")))
+    assert "this workspace has $0.02 left of the daily spending limit its admins set ($0.30)" in refused
+    bad = await core.handle(to_request("/admin budget lots", user_id="ops"))
+    assert not bad.ok and "\u201clots\u201d is not one. Nothing was changed." in render_reply(bad)
+    assert [(a, act, d) for _, a, act, d in await store.admin_log(PLATFORM, WORKSPACE)] == [
+        ("console:ops", "budget", "0.30")]
