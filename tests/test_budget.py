@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from adapters.console.translate import PLATFORM, WORKSPACE, render_reply, to_request
 from bot import messages
 from bot.admin import MAX_BUDGET_USD
 from bot.commands import CommandRequest
@@ -172,9 +173,7 @@ async def test_changing_the_cap_is_audited_on_both_backends(open_test_store) -> 
 
 
 async def test_the_console_operator_caps_the_local_workspace(open_test_store, tmp_path: Path) -> None:
-    from adapters.console.translate import PLATFORM, WORKSPACE, render_reply, to_request
-
-    core, store, clock = await make_core(open_test_store, tmp_path)
+    core, store, _ = await make_core(open_test_store, tmp_path)
     said = await core.handle(to_request("/admin budget 0.30", user_id="ops"))
     assert render_reply(said).startswith("This workspace's daily spending limit is now $0.30")
     assert (await core.handle(to_request("/video a quiet harbour", user_id="ops"))).ok
