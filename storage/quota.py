@@ -30,6 +30,11 @@ WORKSPACE_BUDGET_SQL = """SELECT
   (SELECT set_by FROM workspace_budgets WHERE platform = ?1 AND workspace_id = ?2) AS set_by,
   (SELECT set_at FROM workspace_budgets WHERE platform = ?1 AND workspace_id = ?2) AS set_at"""
 
+# What admission needs of it: no row (and no sum to add up) for a workspace without a cap of its own.
+_CAP_SQL = """SELECT usd, (SELECT COALESCE(SUM(price_usd), 0) FROM jobs
+  WHERE platform = ?1 AND workspace_id = ?2 AND day = ?3 AND status NOT IN ('failed', 'expired'))
+  FROM workspace_budgets WHERE platform = ?1 AND workspace_id = ?2"""
+
 
 async def check_limits(
     db: aiosqlite.Connection,
@@ -61,9 +66,9 @@ async def check_limits(
             return Reservation(False, "budget", 0, 0, spent, budget_usd)
     # The workspace's own cap is read here, under the same write lock: a change an admin commits is seen
     # by the next admission, and two processes cannot both spend the last dollar of it.
-    (row,) = await db.execute_fetchall(WORKSPACE_BUDGET_SQL, (job.platform, job.workspace_id, day))
-    if row[0] is not None and float(row[1]) + job.price_usd > float(row[0]) + 1e-9:
-        return Reservation(False, "workspace_budget", 0, 0, float(row[1]), float(row[0]))
+    rows = await db.execute_fetchall(_CAP_SQL, (job.platform, job.workspace_id, day))
+    if rows and float(rows[0][1]) + job.price_usd > float(rows[0][0]) + 1e-9:
+        return Reservation(False, "workspace_budget", 0, 0, float(rows[0][1]), float(rows[0][0]))
     quota = await read_quota(db, job.platform, job.workspace_id, job.user_id, day, user_limit, workspace_limit)
     if quota.user_used + job.cost > quota.user_limit:
         return Reservation(False, "user", quota.user_limit, quota.user_used)

@@ -32,6 +32,11 @@ WORKSPACE_BUDGET_SQL = """SELECT
   (SELECT set_by FROM workspace_budgets WHERE platform = $1 AND workspace_id = $2) AS set_by,
   (SELECT set_at FROM workspace_budgets WHERE platform = $1 AND workspace_id = $2) AS set_at"""
 
+# What admission needs of it: no row (and no sum to add up) for a workspace without a cap of its own.
+_CAP_SQL = """SELECT usd, (SELECT COALESCE(SUM(price_usd), 0) FROM jobs
+  WHERE platform = $1 AND workspace_id = $2 AND day = $3 AND status NOT IN ('failed', 'expired'))
+  FROM workspace_budgets WHERE platform = $1 AND workspace_id = $2"""
+
 
 async def check_limits(
     db: asyncpg.Connection,
@@ -60,9 +65,9 @@ async def check_limits(
         if spent + job.price_usd > budget_usd + 1e-9:
             return Reservation(False, "budget", 0, 0, spent, budget_usd)
     # Read under ADMISSION_LOCK, as the bot-wide spend is: two processes cannot both spend the last dollar of it.
-    row = await db.fetchrow(WORKSPACE_BUDGET_SQL, job.platform, job.workspace_id, day)
-    if row["usd"] is not None and float(row["spent"]) + job.price_usd > float(row["usd"]) + 1e-9:
-        return Reservation(False, "workspace_budget", 0, 0, float(row["spent"]), float(row["usd"]))
+    row = await db.fetchrow(_CAP_SQL, job.platform, job.workspace_id, day)
+    if row is not None and float(row[1]) + job.price_usd > float(row[0]) + 1e-9:
+        return Reservation(False, "workspace_budget", 0, 0, float(row[1]), float(row[0]))
     quota = await read_quota(db, job.platform, job.workspace_id, job.user_id, day, user_limit, workspace_limit)
     if quota.user_used + job.cost > quota.user_limit:
         return Reservation(False, "user", quota.user_limit, quota.user_used)
