@@ -8,13 +8,14 @@ from typing import Any
 import aiosqlite
 
 from bot.contract import VideoRequest
-from bot.jobs import TERMINAL, Job, JobStatus
+from bot.jobs import CANCELLABLE, TERMINAL, Job, JobStatus
 
 JOB_COLUMNS = [f.name for f in fields(Job)]
 TERMINAL_SQL = "(" + ",".join(f"'{s.value}'" for s in TERMINAL) + ")"
 # At the provider, or being sent to it: what its concurrency limit counts.
 IN_FLIGHT = ("submitting", "submitted", "preparing", "queueing", "processing")
 IN_FLIGHT_SQL = "(" + ",".join(f"'{s}'" for s in IN_FLIGHT) + ")"
+CANCELLABLE_SQL = "(" + ",".join(f"'{s.value}'" for s in sorted(CANCELLABLE)) + ")"
 
 
 def job_row(job: Job) -> dict[str, Any]:
@@ -38,4 +39,6 @@ def to_job(row: aiosqlite.Row) -> Job:
     data = {name: row[name] for name in JOB_COLUMNS}
     data["request"] = VideoRequest.from_json(data["request"])
     data["status"] = JobStatus(data["status"])
+    if data["cancel_refunded"] is not None:  # SQLite keeps a boolean as 0 or 1
+        data["cancel_refunded"] = bool(data["cancel_refunded"])
     return Job(**data)

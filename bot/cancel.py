@@ -1,0 +1,171 @@
+"""Cancel: the requester (or an admin) calls a job off; the database decides who ends it and how it is settled.
+
+A cancel is first recorded on the job by compare-and-set (`Store.request_cancel`). What happens next
+depends on where the job is, and never on which process took the command:
+
+- waiting in the bot's own line (QUEUED), or finished at the provider and not yet being posted
+  (SUCCEEDED): nothing at the provider needs doing, so the command itself ends the job with a
+  compare-and-set on its status; a submitter or a delivery that moved it first wins, and then sees
+  the request under its own lease;
+- being sent (SUBMITTING) or at the provider: the process holding the job's lease sees the request
+  before it submits, when a submission's task id comes back, on each poll, and before it posts, and
+  ends the job there, calling the provider's own cancel where one exists (`CancelSteps`).
+
+Whether the credits come back is `refunded_on_cancel`, per provider; the README has the table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from bot import messages
+from bot.budget import PlatformBudget
+from bot.commands import CommandRequest, Reply
+from bot.config import Settings
+from bot.jobs import CANCELLABLE, IllegalTransition, Job, JobStatus
+from bot.notices import Notices
+from bot.ports import ChatPort
+from bot.providers.base import ProviderError, TaskStatus
+from bot.providers.failover import ProviderSet
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+S = JobStatus
+# Providers with a cancel call (Replicate `POST /predictions/{id}/cancel`, fal `PUT .../cancel`).
+PROVIDER_CANCELS = frozenset({"replicate", "fal"})
+# Still in the provider's own line, before its model ran: Replicate's `starting`, fal's IN_QUEUE.
+NOT_STARTED = frozenset({S.SUBMITTED, S.PREPARING, S.QUEUEING})
+FREE = frozenset({"local"})  # the offline renderer costs nothing, so every cancel of its jobs is refunded
+
+
+def refunded_on_cancel(provider: str, status: JobStatus, cancelled_there: bool = False) -> bool:
+    """Whether a job cancelled in `status` gets its credits back: only when the provider did not charge for it.
+
+    - Not yet sent (QUEUED), or a send whose task id never came back (SUBMITTING): refunded, as an
+      interrupted submission is (the bot cannot show a charge it never saw).
+    - Replicate and fal: refunded when their cancel was accepted while the job was still in their line
+      (Replicate bills a prediction for the time it runs and this model per output; fal bills a
+      completed request); not refunded once the model was running.
+    - MiniMax and Cloudflare have no cancel call: a submitted task runs to the end and is billed, so
+      not refunded. A finished video (SUCCEEDED) is paid for everywhere.
+    """
+    if status in (S.QUEUED, S.SUBMITTING) or provider in FREE:
+        return True
+    if provider in PROVIDER_CANCELS:
+        return cancelled_there and status in NOT_STARTED
+    return False
+
+
+class CoreParts(Protocol):
+    """What the cancel command needs of the core (bot.core.Core has all of it)."""
+
+    settings: Settings
+    store: Store
+    ports: Mapping[str, ChatPort]
+    clock: Callable[[], float]
+    wake: Callable[[], None]
+    budget: PlatformBudget | None
+
+
+async def cancel_command(core: CoreParts, req: CommandRequest) -> Reply:
+    """`cancel JOB`: the requester's (or an admin's) request to call a job off, answered in plain words."""
+    if not req.job_id:
+        return _refusal(messages.CANCEL_WHICH)
+    job = await core.store.get_job(req.job_id)
+    if job is None or job.platform != req.platform:
+        return _refusal(messages.JOB_NOT_FOUND.format(job=req.job_id))
+    if job.user_id != req.user_id and not req.is_admin:
+        return _refusal(messages.CANCEL_NOT_YOURS)
+    now = core.clock()
+    if not await core.store.request_cancel(job.id, req.user_id, now):
+        return _not_taken(await core.store.get_job(job.id) or job)
+    job = await core.store.get_job(job.id) or job
+    log.info("job %s: cancel asked by %s while %s", job.id, req.user_id, job.status)
+    if job.status in (S.QUEUED, S.SUCCEEDED):
+        notices = Notices(core.settings, core.store, core.ports, clock=core.clock, wake=core.wake, budget=core.budget)
+        try:
+            job = await end_cancelled(core.store, notices, job, refund=refunded_on_cancel(job.provider, job.status))
+        except IllegalTransition:
+            pass  # taken to the provider (or to the chat) meanwhile: its lease holder sees the request
+        else:
+            done = messages.CANCEL_DONE_REFUNDED if job.cancel_refunded else messages.CANCEL_DONE_CHARGED
+            return Reply(done.format(job=job.id, cost=job.cost), ephemeral=True, view=None)
+    core.wake()  # the job's next step is due now: whoever takes it ends the job
+    return Reply(messages.CANCEL_ASKED.format(job=job.id), ephemeral=True)
+
+
+def _not_taken(job: Job) -> Reply:
+    """Why a cancel was not recorded: asked already, too late, or over."""
+    if job.status is S.CANCELLED or (job.cancel_requested_at is not None and not job.status.terminal):
+        return Reply(messages.CANCEL_ALREADY.format(job=job.id), ephemeral=True)
+    if job.status in (S.DELIVERING, S.DELIVERED):
+        return _refusal(messages.CANCEL_TOO_LATE.format(job=job.id))
+    return _refusal(messages.CANCEL_ENDED.format(job=job.id, status=messages.STATUS_LABELS[job.status.value]))
+
+
+async def end_cancelled(store: Store, notices: Notices, job: Job, *, refund: bool) -> Job:
+    """End a job someone asked to cancel (compare-and-set on its status), settle it, and say so."""
+    reason = messages.CANCELLED_REFUNDED if refund else messages.CANCELLED_CHARGED
+    job = await store.transition(job, S.CANCELLED, detail=f"cancelled by {job.cancel_requested_by}",
+                                 error=reason, cancel_refunded=refund)
+    log.info("job %s cancelled (%s)", job.id, "refunded" if refund else "not refunded: the provider charged")
+    notices.wake()  # a provider slot may be free
+    await notices.show(job, force=True)
+    told = messages.JOB_CANCELLED_REFUNDED if refund else messages.JOB_CANCELLED_CHARGED
+    await notices.tell(job, told.format(cost=job.cost))
+    return job
+
+
+class CancelSteps:
+    """What the holder of a job's lease does about a cancel: checked before submitting, on each poll, before posting."""
+
+    def __init__(self, store: Store, providers: ProviderSet, notices: Notices) -> None:
+        self.store = store
+        self.providers = providers
+        self.notices = notices
+
+    async def asked(self, job: Job) -> Job | None:
+        """`job` with its cancel request, read fresh (another process may have taken it); None when none was made."""
+        if job.cancel_requested_at is None:
+            stored = await self.store.get_job(job.id)
+            if stored is None or stored.cancel_requested_at is None:
+                return None
+            job = job.replace(cancel_requested_at=stored.cancel_requested_at,
+                              cancel_requested_by=stored.cancel_requested_by)
+        return job if job.status in CANCELLABLE else None
+
+    async def end(self, job: Job, seen: TaskStatus | None = None) -> None:
+        """End a job whose cancel was asked for: the provider's cancel first, where it has one and a task exists.
+
+        `seen` is what the provider said on the poll just made: a finished video is paid for, and a
+        task the provider failed was never charged.
+        """
+        status = job.status
+        if seen is TaskStatus.SUCCESS:
+            status = S.SUCCEEDED
+        cancelled_there = False
+        if job.task_id and status in (S.SUBMITTING, *NOT_STARTED, S.PROCESSING):
+            cancelled_there = await self._cancel_at_provider(job)
+        refund = seen is TaskStatus.FAIL or refunded_on_cancel(job.provider, status, cancelled_there)
+        await end_cancelled(self.store, self.notices, job, refund=refund)
+
+    async def _cancel_at_provider(self, job: Job) -> bool:
+        """Ask the provider to drop the task; True when it says it did (False: none exists, or it refused)."""
+        cancel = getattr(self.providers.get(job.provider), "cancel", None)
+        if cancel is None:
+            return False  # MiniMax and Cloudflare have no cancel call: the task runs to its end
+        try:
+            accepted = bool(await cancel(job.task_id))
+        except ProviderError as exc:
+            log.warning("job %s: %s would not cancel task %s: %s", job.id, job.provider, job.task_id, exc)
+            return False
+        log.info("job %s: %s %s the cancel of %s", job.id, job.provider, "accepted" if accepted else "refused",
+                 job.task_id)
+        return accepted
+
+
+def _refusal(text: str) -> Reply:
+    return Reply(text, ok=False, ephemeral=True)
