@@ -29,6 +29,8 @@ def column(value: Any) -> Any:
         return value.to_json()
     if isinstance(value, JobStatus):
         return value.value
+    if isinstance(value, bool):
+        return int(value)  # both databases keep a flag as 0 or 1
     if isinstance(value, str) and type(value) is not str:
         return str(value)  # a translatable text (bot.i18n.Text) is stored as its English words
     return value
@@ -39,6 +41,6 @@ def to_job(row: aiosqlite.Row) -> Job:
     data = {name: row[name] for name in JOB_COLUMNS}
     data["request"] = VideoRequest.from_json(data["request"])
     data["status"] = JobStatus(data["status"])
-    if data["cancel_refunded"] is not None:  # SQLite keeps a boolean as 0 or 1
+    if data["cancel_refunded"] is not None:  # kept as 0 or 1
         data["cancel_refunded"] = bool(data["cancel_refunded"])
     return Job(**data)

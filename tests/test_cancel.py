@@ -94,7 +94,7 @@ async def kinds(store, job_id: str) -> list[str]:
 
 
 async def test_cancel_before_submission_is_ended_at_once_and_fully_refunded(world) -> None:
-    a, b, provider, port, clock = world
+    a, b, provider, port, _ = world
     job_id = (await a.core.handle(ask())).job_id
     held = await a.store.usage("fake", "w", "u1", day=(await a.store.get_job(job_id)).day, user_limit=50,
                                workspace_limit=500)
@@ -167,7 +167,7 @@ async def test_a_cancel_racing_another_process_poll_is_ended_by_that_process(wor
 
 
 async def test_a_submission_in_flight_when_cancel_arrives_is_cancelled_at_the_provider(world) -> None:
-    a, b, provider, port, clock = world
+    a, b, provider, _, _ = world
     job_id = (await a.core.handle(ask())).job_id
     provider.hold_submit = asyncio.Event()
     await a.poller.tick()

@@ -3,4 +3,5 @@
 -- sees it under that lease and ends the job; cancel_refunded says how its credits were settled.
 ALTER TABLE jobs ADD COLUMN cancel_requested_at DOUBLE PRECISION;
 ALTER TABLE jobs ADD COLUMN cancel_requested_by TEXT;
-ALTER TABLE jobs ADD COLUMN cancel_refunded BOOLEAN;
+-- 0 or 1, as on SQLite, so that `db copy` carries it either way unchanged.
+ALTER TABLE jobs ADD COLUMN cancel_refunded INTEGER;

@@ -46,7 +46,7 @@ async def check_limits(
     if budget_usd is not None:
         spent = float(await db.fetchval(
             "SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE day = $1 AND status NOT IN ('failed', 'expired') "
-            "AND NOT (status = 'cancelled' AND COALESCE(cancel_refunded, FALSE))",
+            "AND NOT (status = 'cancelled' AND COALESCE(cancel_refunded, 0) = 1)",
             day,
         ))
         if spent + job.price_usd > budget_usd + 1e-9:
