@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from adapters.console.app import chat
 from bot import messages
 from bot.cancel import refunded_on_cancel
 from bot.commands import CommandRequest
@@ -16,6 +19,7 @@ from bot.poller import Poller
 from bot.ports import ThreadRef
 from bot.providers.base import TaskStatus
 from bot.tasks import TaskSupervisor
+from storage import SQLiteStore
 from tests.conftest import make_settings
 from tests.helpers import FakeChatPort, FakeClock, ScriptedProvider
 
@@ -228,3 +232,34 @@ def test_the_refund_rule_per_provider() -> None:
     assert refunded_on_cancel("fal", S.QUEUEING, cancelled_there=True)
     assert not refunded_on_cancel("fal", S.SUCCEEDED, cancelled_there=True)
     assert refunded_on_cancel("local", S.PROCESSING)
+
+
+async def test_console_cancel_through_the_terminal_chat(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    store = await SQLiteStore.open(settings.database_path)
+    core = Core(settings, store, provider_name="local", ports={})
+
+    class Typed:
+        """The lines a member types; the second names the job the first one made, as its status line shows."""
+
+        def __init__(self) -> None:
+            self.said = 0
+
+        def readline(self) -> str:
+            self.said += 1
+            if self.said == 1:
+                return "/video a paper boat --duration 6\n"
+            if self.said == 2:
+                with sqlite3.connect(settings.database_path) as db:
+                    (job_id,) = db.execute("SELECT id FROM jobs").fetchone()
+                return f"/cancel {job_id}\n"
+            return ""
+
+    out = io.StringIO()
+    try:
+        (job_id,) = await chat(core, Typed(), out, user="me", prompt=False, locale="en")
+        job = await store.get_job(job_id)
+        assert job.status is S.CANCELLED and await kinds(store, job_id) == ["reserve", "release"]
+        assert messages.CANCEL_DONE_REFUNDED.format(job=job_id, cost=job.cost) in out.getvalue()
+    finally:
+        await store.close()
