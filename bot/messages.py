@@ -297,5 +297,6 @@ DISCORD_COMMAND_TEXTS = (
     _("Block a user"), _("Unblock a user"), _("List the channels where videos are allowed"),
     _("Allow videos in a channel"), _("Remove a channel from the allow-list"), _("Usage and spend"),
     _("Recent admin changes"), _("Show or set the server's default language"),
-    _("video-cancel"), _("Cancel one of your videos (admins: anyone's)"), _("The job id, from the video's status message"),
+    _("video-cancel"), _("Cancel one of your videos (admins: anyone's)"),
+    _("The job id, from the video's status message"),
 )
