@@ -19,7 +19,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import translate as t
 from adapters.slack.backlog import AfterAck, Work
-from adapters.slack.cancel import install_cancel
+from adapters.slack.cancel import cancel_pressed, install_cancel
 from adapters.slack.front import SlackFront
 from adapters.slack.locale import UserLocales
 from adapters.slack.opener import ChannelStatus
@@ -209,7 +209,7 @@ class SlackAdapter:
                 await work()
             return
         run = {"view": self._modal, "mention": self._mention, "shortcut": self._shortcut,
-               "regenerate": self._regenerate}[item.kind]
+               "regenerate": self._regenerate, "cancel": lambda b, _: cancel_pressed(self, b)}[item.kind]
         await run(body, item.key)
 
     async def _on_command(self, ack, body: dict[str, Any]) -> None:

@@ -15,10 +15,10 @@ def install_cancel(adapter: Any) -> None:
     """
 
     async def on_cancel(ack, body: dict[str, Any]) -> None:
-        # A cancel makes no job and charges nothing, and pressing it again is harmless: it needs no
-        # inbox record, only to be answered after the acknowledgement.
+        # Recorded before the ack like every other click, so a crash in between still cancels (a replay
+        # of a cancel already made only answers that it is under way).
+        await adapter._admit("cancel", body, lambda key: cancel_pressed(adapter, body), urgent=True)
         await ack()
-        adapter.later.put(lambda: cancel_pressed(adapter, body), urgent=True)
 
     adapter.app.action(t.CANCEL)(on_cancel)
 
