@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from bot import messages
 from bot.jobs import JobStatus
+from bot.store import InboxItem
 from tests.fakes.slack import FakeSlack
 from tests.test_slack_e2e import Bot
 
@@ -98,3 +100,26 @@ async def test_the_cancel_button_and_command_for_the_requester_or_an_admin(tmp_p
         await bot.slash("cancel", user="U1")
         await fake.wait_for(lambda: messages.CANCEL_WHICH in said(fake))
     assert fake.uploads == {}  # no video was ever posted
+
+
+async def test_a_cancel_click_acknowledged_by_a_process_that_died_is_replayed(tmp_path: Path, fake: FakeSlack) -> None:
+    slow = Bot(tmp_path, fake)
+    slow.settings = slow.settings.model_copy(update={"local_delay_seconds": 4.0})
+    async with slow as bot:
+        await bot.slash("a long video")
+        (job,) = await until(bot, lambda jobs: len(jobs) == 1 and jobs[0].status.at_provider)
+        click = {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1", "team_id": "T1"},
+                 "api_app_id": "A1", "trigger_id": uuid.uuid4().hex, "channel": {"id": "C1"},
+                 "container": {"type": "message", "channel_id": "C1", "message_ts": job.thread_id},
+                 "message": {"type": "message", "ts": job.thread_id},
+                 "actions": [{"type": "button", "action_id": "hailuo_cancel", "value": job.id, "block_id": "b",
+                              "action_ts": "1.2"}], "response_url": fake.response_url()}
+        await bot.adapter.aclose()  # the process that acknowledged the click "dies" before handling it
+        key = f"slack:trigger:{click['trigger_id']}"
+        await bot.rt.store.inbox_add([InboxItem(key, "slack", "cancel", json.dumps(click), time.time())],
+                                     "dead-process", until=time.time() - 1)
+        await bot.adapter.start()  # a process serving Slack takes the orphan over
+        await until(bot, lambda jobs: jobs[0].status is S.CANCELLED)
+        assert bot.rt.inbox.replayed == 1
+        assert [k for k, _, _ in await bot.rt.store.ledger(job.id)] == ["reserve", "release"]
+        await fake.wait_for(lambda: messages.CANCEL_ASKED.format(job=job.id) in said(fake))
