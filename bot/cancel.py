@@ -30,6 +30,7 @@ from bot.ports import ChatPort
 from bot.providers.base import ProviderError, TaskStatus
 from bot.providers.failover import ProviderSet
 from bot.store import Store
+from bot.views import thread_of
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,11 @@ async def cancel_command(core: CoreParts, req: CommandRequest) -> Reply:
         except IllegalTransition:
             pass  # taken to the provider (or to the chat) meanwhile: its lease holder sees the request
         else:
+            port = core.ports.get(job.platform)
+            if core.budget is not None and port is not None and core.budget.rates(port, "edit", thread_of(job)):
+                # Edited at once from here, outside the pollers' queue of edits, where an older view of the
+                # job may still wait: owing the final status has a poller send it again a minute later.
+                await core.store.owe_final_status(job.id, core.clock())
             done = messages.CANCEL_DONE_REFUNDED if job.cancel_refunded else messages.CANCEL_DONE_CHARGED
             return Reply(done.format(job=job.id, cost=job.cost), ephemeral=True, view=None)
     core.wake()  # the job's next step is due now: whoever takes it ends the job

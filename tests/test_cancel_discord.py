@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,8 @@ async def test_the_cancel_button_and_command_for_the_requester_or_an_admin(tmp_p
         await fake.wait_for(lambda: status_message(fake, job)["embeds"][0]["title"] == "Cancelled")
         assert buttons(status_message(fake, job)) == []
         assert buttons(status_message(fake, running)) == [f"hailuo:cancel:{running.id}"]
+        # Edited at once, outside the poller's queue of edits: the final status stays owed, to be sent again.
+        assert waiting.id in await bot.rt.store.final_statuses_owed(["discord"], before=time.time() + 1)
 
         # An admin (Manage Server) cancels someone else's running video with the command.
         data = {"id": snowflake(), "name": "video-cancel", "type": 1,
