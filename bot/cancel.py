@@ -98,7 +98,7 @@ async def cancel_command(core: CoreParts, req: CommandRequest) -> Reply:
                 # job may still wait: owing the final status has a poller send it again a minute later.
                 await core.store.owe_final_status(job.id, core.clock())
             done = messages.CANCEL_DONE_REFUNDED if job.cancel_refunded else messages.CANCEL_DONE_CHARGED
-            return Reply(done.format(job=job.id, cost=job.cost), ephemeral=True, view=None)
+            return Reply(done.format(job=job.id, cost=job.cost), ephemeral=True)
     core.wake()  # the job's next step is due now: whoever takes it ends the job
     return Reply(messages.CANCEL_ASKED.format(job=job.id), ephemeral=True)
 
