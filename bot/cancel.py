@@ -8,8 +8,10 @@ depends on where the job is, and never on which process took the command:
   compare-and-set on its status; a submitter or a delivery that moved it first wins, and then sees
   the request under its own lease;
 - being sent (SUBMITTING) or at the provider: the process holding the job's lease sees the request
-  before it submits, when a submission's task id comes back, on each poll, and before it posts, and
-  ends the job there, calling the provider's own cancel where one exists (`CancelSteps`).
+  in the job's row before it submits, on each poll and before it posts, and ends the job there,
+  calling the provider's own cancel where one exists (`CancelSteps`). A job asked to cancel is due
+  at once (`Store.due_jobs`), so a request made while a step was under way (a submission on the
+  wire, say) is taken up by the next tick: the task id that came back is cancelled at the provider.
 
 Whether the credits come back is `refunded_on_cancel`, per provider; the README has the table.
 """
@@ -27,7 +29,7 @@ from bot.config import Settings
 from bot.jobs import CANCELLABLE, IllegalTransition, Job, JobStatus
 from bot.notices import Notices
 from bot.ports import ChatPort
-from bot.providers.base import ProviderError, TaskStatus
+from bot.providers.base import ProviderError
 from bot.providers.failover import ProviderSet
 from bot.store import Store
 from bot.views import thread_of
@@ -133,30 +135,27 @@ class CancelSteps:
         self.providers = providers
         self.notices = notices
 
-    async def asked(self, job: Job) -> Job | None:
-        """`job` with its cancel request, read fresh (another process may have taken it); None when none was made."""
-        if job.cancel_requested_at is None:
-            stored = await self.store.get_job(job.id)
-            if stored is None or stored.cancel_requested_at is None:
-                return None
-            job = job.replace(cancel_requested_at=stored.cancel_requested_at,
-                              cancel_requested_by=stored.cancel_requested_by)
-        return job if job.status in CANCELLABLE else None
+    @staticmethod
+    def asked(job: Job) -> bool:
+        """True when someone asked to cancel this job and it can still be called off.
 
-    async def end(self, job: Job, seen: TaskStatus | None = None) -> None:
+        The job is the row as the step's caller read it (due_jobs, the line): no read of its own,
+        since a job asked to cancel is due at once (`Store.due_jobs`), the next tick sees a request
+        that came in while a step was under way.
+        """
+        return job.cancel_requested_at is not None and job.status in CANCELLABLE
+
+    async def end(self, job: Job) -> None:
         """End a job whose cancel was asked for: the provider's cancel first, where it has one and a task exists.
 
-        `seen` is what the provider said on the poll just made: a finished video is paid for, and a
-        task the provider failed was never charged.
+        Its answer settles the refund: a task the provider already finished is not cancelled there
+        (Replicate and fal say so), and so is paid for.
         """
-        status = job.status
-        if seen is TaskStatus.SUCCESS:
-            status = S.SUCCEEDED
         cancelled_there = False
-        if job.task_id and status in (S.SUBMITTING, *NOT_STARTED, S.PROCESSING):
+        if job.task_id and job.status.at_provider:
             cancelled_there = await self._cancel_at_provider(job)
-        refund = seen is TaskStatus.FAIL or refunded_on_cancel(job.provider, status, cancelled_there)
-        await end_cancelled(self.store, self.notices, job, refund=refund)
+        await end_cancelled(self.store, self.notices, job,
+                            refund=refunded_on_cancel(job.provider, job.status, cancelled_there))
 
     async def _cancel_at_provider(self, job: Job) -> bool:
         """Ask the provider to drop the task; True when it says it did (False: none exists, or it refused)."""

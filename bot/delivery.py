@@ -111,8 +111,8 @@ class Delivery:
                 await self._delivered(job, ref)
                 return
             job = await store.transition(job, S.SUCCEEDED, detail="post not found; posting again")
-        elif (asked := await self.cancels.asked(job)) is not None:
-            await self.cancels.end(asked)  # cancelled before its post: the video is paid for, and never posted
+        elif self.cancels.asked(job):
+            await self.cancels.end(job)  # cancelled before its post: the video is paid for, and never posted
             return
         try:
             path, size = await self._ensure_file(job)

@@ -68,8 +68,8 @@ class ProviderSteps:
 
     async def submit(self, job: Job) -> None:
         """Send a job claimed for submission to the provider; record its task id the moment it comes back."""
-        if (asked := await self.cancels.asked(job)) is not None:
-            await self.cancels.end(asked)  # cancelled while it waited for its slot: never sent, refunded
+        if self.cancels.asked(job):
+            await self.cancels.end(job)  # cancelled while it waited for its slot: never sent, refunded
             return
         request = await frame_here(self.store, job.request, Path(self.settings.media_dir) / "frames")
         if request is None:
@@ -90,16 +90,15 @@ class ProviderSteps:
         job = await self.store.transition(
             job, S.SUBMITTED, detail=task_id, task_id=task_id, attempts=0, next_poll_at=now + self.gap(job, 0, now)
         )
+        # A cancel that came while the call was on the wire is in the row now, so the job is due at once:
+        # the next tick's poll step cancels the task at the provider (whichever process takes it).
         log.info("job %s submitted to %s as %s", job.id, job.provider, task_id)
-        if (asked := await self.cancels.asked(job)) is not None:
-            await self.cancels.end(asked)  # cancelled while the submission was on the wire: no task is left running
-            return
         await self.notices.show(job, force=True)
 
     async def recover_submission(self, job: Job) -> None:
         """A job found mid-submission with no task id: the process died while the call was on the wire."""
-        if (asked := await self.cancels.asked(job)) is not None:
-            await self.cancels.end(asked)  # not sent again; refunded, as an interrupted submission is
+        if self.cancels.asked(job):
+            await self.cancels.end(job)  # not sent again; refunded, as an interrupted submission is
             return
         if job.submit_attempts >= MAX_SUBMIT_TRIES:
             await self.notices.fail(job, messages.SUBMISSION_INTERRUPTED)
@@ -110,6 +109,9 @@ class ProviderSteps:
 
     async def poll(self, job: Job) -> None:
         """Ask the provider where a job is, and apply the answer."""
+        if self.cancels.asked(job):
+            await self.cancels.end(job)  # asked while it was at the provider (maybe through another process)
+            return
         try:
             with self.metrics.provider_call("status"):
                 state = await self.providers[job.provider].status(job.task_id or "")
@@ -127,9 +129,6 @@ class ProviderSteps:
         except Exception as exc:
             log.exception("job %s: unexpected error polling", job.id)
             await self.trouble(job, ProviderError(Fault.RETRY, type(exc).__name__), back_to=None)
-            return
-        if (asked := await self.cancels.asked(job)) is not None:
-            await self.cancels.end(asked, state.status)  # asked while it was at the provider (maybe from elsewhere)
             return
         await self.apply(job, state)
 

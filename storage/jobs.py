@@ -156,7 +156,9 @@ class JobQueries:
         names = list(platforms)
         mine = f"platform IN ({','.join('?' * len(names))})" if names else "0"
         rows = await self._read(
-            f"SELECT * FROM jobs WHERE status NOT IN {TERMINAL_SQL} AND next_poll_at <= ? AND lease_until < ? "
+            f"SELECT * FROM jobs WHERE status NOT IN {TERMINAL_SQL} AND lease_until < ? "
+            # A job someone asked to cancel is due at once, whatever a step in flight rescheduled it to.
+            f"AND (next_poll_at <= ? OR (cancel_requested_at IS NOT NULL AND status IN {CANCELLABLE_SQL})) "
             "AND (status != 'queued' OR created_at < ?) "
             f"AND ({mine} OR created_at < ?) "
             "ORDER BY next_poll_at, created_at LIMIT ?",

@@ -156,7 +156,9 @@ async def test_a_cancel_racing_another_process_poll_is_ended_by_that_process(wor
     assert (await b.store.get_job(job_id)).status is S.PROCESSING  # B does not end a job A holds
     await b.step()  # B cannot take the step A holds
     provider.hold_status.set()
-    await a.poller.drain()
+    await a.poller.drain()  # A's poll lands after the request, rescheduling the job's next poll for later...
+    assert (await a.store.get_job(job_id)).status is S.PROCESSING
+    await b.step()  # ...yet the job is due at once: whichever process takes the step ends it (here B)
     job = await a.store.get_job(job_id)
     assert job.status is S.CANCELLED and provider.cancelled == [job.task_id]  # the provider's cancel, once
     # Running when cancelled: charged (the rule for Replicate), captured exactly once and never refunded.
@@ -181,8 +183,10 @@ async def test_a_submission_in_flight_when_cancel_arrives_is_cancelled_at_the_pr
     assert reply.text == messages.CANCEL_ASKED.format(job=job_id)
     provider.hold_submit.set()
     await a.poller.drain()
+    assert (await a.store.get_job(job_id)).status is S.SUBMITTED  # the task id is recorded first...
+    await a.step()
     job = await a.store.get_job(job_id)
-    # The task id came back and was cancelled at once: nothing is left running at the provider.
+    # ...and cancelled at the provider on the next tick: nothing is left running there.
     assert job.status is S.CANCELLED and job.task_id == "t1" and provider.cancelled == ["t1"]
     assert job.cancel_refunded is True and await kinds(a.store, job_id) == ["reserve", "release"]
     assert provider.polls == 0

@@ -145,7 +145,9 @@ class PgJobQueries(PgBase):
         which are returned whatever their platform.
         """
         rows = await self._read(
-            f"SELECT * FROM jobs WHERE status NOT IN {TERMINAL_SQL} AND next_poll_at <= $1 AND lease_until < $1 "
+            f"SELECT * FROM jobs WHERE status NOT IN {TERMINAL_SQL} AND lease_until < $1 "
+            # A job someone asked to cancel is due at once, whatever a step in flight rescheduled it to.
+            f"AND (next_poll_at <= $1 OR (cancel_requested_at IS NOT NULL AND status IN {CANCELLABLE_SQL})) "
             "AND (status != 'queued' OR created_at < $2) "
             "AND (platform = ANY($3::text[]) OR created_at < $2) "
             "ORDER BY next_poll_at, created_at LIMIT $4",
