@@ -14,6 +14,7 @@ from bot import i18n, messages
 from bot.admin import AdminScope, handle_admin
 from bot.answers import Answers
 from bot.budget import PlatformBudget
+from bot.cancel import cancel_command
 from bot.commands import CommandRequest, Reply
 from bot.config import Settings
 from bot.contract import InvalidRequest, VideoRequest
@@ -88,6 +89,8 @@ class Core:
                 return await self._regenerate(req, opener)
             if req.command == "admin":
                 return await handle_admin(self.admin, req)
+            if req.command == "cancel":
+                return await cancel_command(self, req)
             answer = {"quota": self.answers.quota, "history": self.answers.history, "status": self.answers.status,
                       "help": self.answers.help}.get(req.command)
             if answer is None:

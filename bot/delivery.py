@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 from bot import messages
 from bot.budget import PlatformBudget, RateLimited
+from bot.cancel import CancelSteps
 from bot.jobs import Job, JobStatus
 from bot.metrics import Metrics
 from bot.notices import Notices, failure_reason
@@ -95,6 +96,7 @@ class Delivery:
         self.attempts = attempts
         self.metrics = metrics
         self.clock = clock
+        self.cancels = CancelSteps(store, providers, notices)
 
     async def run(self, job: Job) -> None:
         """Take a finished job to DELIVERED, or schedule a retry, or fail it after too many tries."""
@@ -109,6 +111,9 @@ class Delivery:
                 await self._delivered(job, ref)
                 return
             job = await store.transition(job, S.SUCCEEDED, detail="post not found; posting again")
+        elif self.cancels.asked(job):
+            await self.cancels.end(job)  # cancelled before its post: the video is paid for, and never posted
+            return
         try:
             path, size = await self._ensure_file(job)
         except LocalDiskError as exc:

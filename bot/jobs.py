@@ -23,6 +23,7 @@ class JobStatus(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"  # called off by the requester or an admin; refunded or not, see cancel_refunded
 
     @property
     def terminal(self) -> bool:
@@ -36,24 +37,29 @@ class JobStatus(StrEnum):
 
 
 S = JobStatus
-TERMINAL = frozenset({S.DELIVERED, S.FAILED, S.EXPIRED})
+TERMINAL = frozenset({S.DELIVERED, S.FAILED, S.EXPIRED, S.CANCELLED})
 AT_PROVIDER = frozenset({S.SUBMITTED, S.PREPARING, S.QUEUEING, S.PROCESSING})
+# Where a cancel is still taken: not once a post may be on the wire (DELIVERING) or the job has ended.
+CANCELLABLE = frozenset({S.QUEUED, S.SUBMITTING, *AT_PROVIDER, S.SUCCEEDED})
 _ENDS = {S.FAILED, S.EXPIRED}
+# A cancel ends a job anywhere before its post may be on the wire: DELIVERING and later cannot be called off.
+_CANCEL = {S.CANCELLED}
 
 ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
-    S.QUEUED: frozenset({S.SUBMITTING, *_ENDS}),
+    S.QUEUED: frozenset({S.SUBMITTING, *_ENDS, *_CANCEL}),
     # back to QUEUED when a submission failed in a way worth retrying
-    S.SUBMITTING: frozenset({S.SUBMITTED, S.QUEUED, *_ENDS}),
-    S.SUBMITTED: frozenset({S.PREPARING, S.QUEUEING, S.PROCESSING, S.SUCCEEDED, S.QUEUED, *_ENDS}),
-    S.PREPARING: frozenset({S.QUEUEING, S.PROCESSING, S.SUCCEEDED, S.QUEUED, *_ENDS}),
-    S.QUEUEING: frozenset({S.PROCESSING, S.SUCCEEDED, S.QUEUED, *_ENDS}),
-    S.PROCESSING: frozenset({S.SUCCEEDED, S.QUEUED, *_ENDS}),
-    S.SUCCEEDED: frozenset({S.DELIVERING, *_ENDS}),
+    S.SUBMITTING: frozenset({S.SUBMITTED, S.QUEUED, *_ENDS, *_CANCEL}),
+    S.SUBMITTED: frozenset({S.PREPARING, S.QUEUEING, S.PROCESSING, S.SUCCEEDED, S.QUEUED, *_ENDS, *_CANCEL}),
+    S.PREPARING: frozenset({S.QUEUEING, S.PROCESSING, S.SUCCEEDED, S.QUEUED, *_ENDS, *_CANCEL}),
+    S.QUEUEING: frozenset({S.PROCESSING, S.SUCCEEDED, S.QUEUED, *_ENDS, *_CANCEL}),
+    S.PROCESSING: frozenset({S.SUCCEEDED, S.QUEUED, *_ENDS, *_CANCEL}),
+    S.SUCCEEDED: frozenset({S.DELIVERING, *_ENDS, *_CANCEL}),
     # back to SUCCEEDED when a post was cut off and the platform does not show it
     S.DELIVERING: frozenset({S.DELIVERED, S.SUCCEEDED, *_ENDS}),
     S.DELIVERED: frozenset(),
     S.FAILED: frozenset(),
     S.EXPIRED: frozenset(),
+    S.CANCELLED: frozenset(),
 }
 
 
@@ -106,6 +112,9 @@ class Job:
     price_usd: float = 0.0  # the provider's list price, for spend reports and the budget
     provider_place: int | None = None  # the job's place in the provider's own line, when it says (fal)
     locale: str | None = None  # the language of the member who asked: later messages use it
+    cancel_requested_at: float | None = None  # set once, by compare-and-set, when someone asked to cancel
+    cancel_requested_by: str | None = None  # who asked (the requester's or an admin's user id)
+    cancel_refunded: bool | None = None  # for a CANCELLED job: True when its credits were released
 
     def advance(self, new: JobStatus, **changes: object) -> Job:
         """Return this job in `new` status, or raise IllegalTransition."""

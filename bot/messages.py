@@ -128,6 +128,7 @@ STATUS_LABELS = {
     "delivered": _("Delivered"),
     "failed": _("Failed"),
     "expired": _("Timed out"),
+    "cancelled": _("Cancelled"),
 }
 
 JOB_FAILED_REFUNDED = _("Sorry, your video could not be made: {reason} Your {cost:credits} were refunded.")
@@ -146,6 +147,25 @@ PROVIDER_GAVE_UP = _("The video service kept failing.")
 DELIVERY_FAILED = _("I could not post the video here.")
 GENERATE_INTERRUPTED = _("Called off: the command that asked for it was interrupted.")
 SUBMISSION_INTERRUPTED = _("The request to the video service was interrupted twice.")
+# Cancel (bot/cancel.py): what the member who cancels is told, and how a cancelled job is shown.
+STATUS_CANCELLING = _("Cancelling")
+CANCEL_BUTTON = _("Cancel video")
+CANCEL_WHICH = _("Say which job to cancel: its id is on the status message, for example cancel 3f2a9c1b7d4e.")
+CANCEL_NOT_YOURS = _("Only the person who asked for this video (or an admin) can cancel it.")
+CANCEL_TOO_LATE = _("Job {job} is already being posted (or was), so it can no longer be cancelled.")
+CANCEL_ENDED = _("Job {job} has already ended ({status}); there is nothing to cancel.")
+CANCEL_ALREADY = _("Job {job} is already being cancelled.")
+CANCEL_DONE_REFUNDED = _("Cancelled job {job}; its {cost:credits} were refunded.")
+CANCEL_DONE_CHARGED = _("Cancelled job {job}; the video was already made, so its {cost:credits} were not refunded.")
+CANCEL_ASKED = _("Cancelling job {job}: the video service already has it. Its thread will say whether the "
+                 "credits are refunded.")
+# Stored as the job's reason (plain English, looked up when shown), so without placeholders.
+CANCELLED_REFUNDED = _("Cancelled; the credits were refunded.")
+CANCELLED_CHARGED = _("Cancelled; the video service had already started on it (which is paid for), so the credits "
+                      "were not refunded.")
+JOB_CANCELLED_REFUNDED = _("Your video was cancelled; your {cost:credits} were refunded.")
+JOB_CANCELLED_CHARGED = _("Your video was cancelled. The video service had already started on it, which is paid "
+                          "for, so your {cost:credits} were not refunded.")
 
 VIDEO_CAPTION = _("here is your video: \u201c{prompt}\u201d ({settings}).")
 
@@ -295,4 +315,6 @@ DISCORD_COMMAND_TEXTS = (
     _("Recent admin changes"), _("Show or set the server's default language"),
     _("Daily spending limit in US dollars (budget)"), _("Show or set the server's daily spending limit (US dollars)"),
     _("Remove the server's own daily spending limit"),
+    _("video-cancel"), _("Cancel one of your videos (admins: anyone's)"),
+    _("The job id, from the video's status message"),
 )

@@ -59,6 +59,7 @@ class StatusView:
     queue_position: int | None = None
     error: str | None = None
     locale: str = SOURCE  # the requester's language: labels and words are shown in it
+    cancellable: bool = False  # the status message offers a Cancel button (the job can still be called off)
 
     @property
     def settings(self) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import messages
+from bot.cancel import CancelSteps
 from bot.config import Settings
 from bot.frames import frame_here
 from bot.jobs import Job, JobStatus, allowed
@@ -60,12 +61,16 @@ class ProviderSteps:
         self.rng = rng
         self.wake = wake
         self.pushes = False  # set when the provider pushes status changes (MiniMax callbacks)
+        self.cancels = CancelSteps(store, providers, notices)
         # When to poll, learnt from how long recent jobs of each kind took (this process's own).
         self.plan = PollPlan(settings.poll_first_seconds, settings.poll_max_seconds,
                              jitter=lambda: rng.uniform(0.9, 1.1))
 
     async def submit(self, job: Job) -> None:
         """Send a job claimed for submission to the provider; record its task id the moment it comes back."""
+        if self.cancels.asked(job):
+            await self.cancels.end(job)  # cancelled while it waited for its slot: never sent, refunded
+            return
         request = await frame_here(self.store, job.request, Path(self.settings.media_dir) / "frames")
         if request is None:
             await self.notices.fail(job, messages.FRAME_GONE)
@@ -85,11 +90,16 @@ class ProviderSteps:
         job = await self.store.transition(
             job, S.SUBMITTED, detail=task_id, task_id=task_id, attempts=0, next_poll_at=now + self.gap(job, 0, now)
         )
+        # A cancel that came while the call was on the wire is in the row now, so the job is due at once:
+        # the next tick's poll step cancels the task at the provider (whichever process takes it).
         log.info("job %s submitted to %s as %s", job.id, job.provider, task_id)
         await self.notices.show(job, force=True)
 
     async def recover_submission(self, job: Job) -> None:
         """A job found mid-submission with no task id: the process died while the call was on the wire."""
+        if self.cancels.asked(job):
+            await self.cancels.end(job)  # not sent again; refunded, as an interrupted submission is
+            return
         if job.submit_attempts >= MAX_SUBMIT_TRIES:
             await self.notices.fail(job, messages.SUBMISSION_INTERRUPTED)
         else:
@@ -99,6 +109,9 @@ class ProviderSteps:
 
     async def poll(self, job: Job) -> None:
         """Ask the provider where a job is, and apply the answer."""
+        if self.cancels.asked(job):
+            await self.cancels.end(job)  # asked while it was at the provider (maybe through another process)
+            return
         try:
             with self.metrics.provider_call("status"):
                 state = await self.providers[job.provider].status(job.task_id or "")

@@ -133,6 +133,12 @@ class Store(Protocol):
         """Change a job's non-status fields."""
     async def withdraw(self, job: Job) -> bool:
         """Remove a job that never left the line, with its hold; False when it has moved on."""
+    async def request_cancel(self, job_id: str, by: str, now: float) -> bool:
+        """Record, by compare-and-set, that `by` asked to cancel a job still cancellable; False if it was not recorded.
+
+        Not recorded when someone asked before or the job is past CANCELLABLE (delivering or ended).
+        The job's next step is brought forward so that whoever holds it sees the request soon.
+        """
     async def due_jobs(self, now: float, platforms: Iterable[str], expire_before: float,
                        limit: int = 500) -> list[Job]:
         """Unfinished jobs whose next step is due and that no live process holds."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import i18n, messages
-from bot.jobs import Job, JobStatus
+from bot.jobs import CANCELLABLE, Job, JobStatus
 from bot.ports import StatusView, ThreadRef, VideoPost
 
 
@@ -21,7 +21,7 @@ def status_view(job: Job, now: float, *, credits_left: int | None = None, positi
         fast_pretreatment=req.fast_pretreatment,
         has_image=req.first_frame is not None,
         status=job.status.value,
-        status_label=i18n.render(messages.STATUS_LABELS[job.status.value], job.locale),
+        status_label=i18n.render(_label(job), job.locale),
         elapsed_seconds=max(0.0, end - job.created_at),
         cost=job.cost,
         credits_left=credits_left,
@@ -30,7 +30,15 @@ def status_view(job: Job, now: float, *, credits_left: int | None = None, positi
             job.provider_place if job.status is JobStatus.QUEUEING else None),
         error=i18n.render(job.error, job.locale) if job.error else job.error,
         locale=job.locale or i18n.SOURCE,
+        cancellable=job.status in CANCELLABLE and job.cancel_requested_at is None,
     )
+
+
+def _label(job: Job) -> str:
+    """The status in words; "Cancelling" from the moment a cancel was asked until the job ends."""
+    if job.cancel_requested_at is not None and not job.status.terminal:
+        return messages.STATUS_CANCELLING
+    return messages.STATUS_LABELS[job.status.value]
 
 
 def thread_of(job: Job) -> ThreadRef:

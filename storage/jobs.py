@@ -10,7 +10,7 @@ import aiosqlite
 
 from bot.jobs import IllegalTransition, Job, JobStatus, check_transition
 from storage.quota import Reservation, check_limits, reserve, settle
-from storage.rows import IN_FLIGHT_SQL, TERMINAL_SQL, column, job_row, to_job
+from storage.rows import CANCELLABLE_SQL, IN_FLIGHT_SQL, TERMINAL_SQL, column, job_row, to_job
 
 
 class JobQueries:
@@ -91,6 +91,9 @@ class JobQueries:
                 await settle(db, job, "release", self._clock())
             elif new is JobStatus.DELIVERED:
                 await settle(db, job, "capture", self._clock())
+            elif new is JobStatus.CANCELLED:
+                # Refunded only when the provider never charged for it (bot/cancel.py decides).
+                await settle(db, job, "release" if updated.cancel_refunded else "capture", self._clock())
         return updated
 
     async def withdraw(self, job: Job) -> bool:
@@ -110,6 +113,16 @@ class JobQueries:
             await db.execute("DELETE FROM quota_ledger WHERE job_id = ?", (job.id,))
             await db.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
         return True
+
+    async def request_cancel(self, job_id: str, by: str, now: float) -> bool:
+        """Record that `by` asked to cancel a job still cancellable, once; its next step brought forward."""
+        async with self._write() as db:
+            cur = await db.execute(
+                "UPDATE jobs SET cancel_requested_at = ?, cancel_requested_by = ?, next_poll_at = MIN(next_poll_at, ?) "
+                f"WHERE id = ? AND cancel_requested_at IS NULL AND status IN {CANCELLABLE_SQL}",
+                (now, by, now, job_id),
+            )
+            return cur.rowcount == 1
 
     async def update(self, job: Job, **changes: Any) -> Job:
         """Change a job's non-status fields (poll schedule, refs, video file)."""
@@ -143,7 +156,9 @@ class JobQueries:
         names = list(platforms)
         mine = f"platform IN ({','.join('?' * len(names))})" if names else "0"
         rows = await self._read(
-            f"SELECT * FROM jobs WHERE status NOT IN {TERMINAL_SQL} AND next_poll_at <= ? AND lease_until < ? "
+            f"SELECT * FROM jobs WHERE status NOT IN {TERMINAL_SQL} AND lease_until < ? "
+            # A job someone asked to cancel is due at once, whatever a step in flight rescheduled it to.
+            f"AND (next_poll_at <= ? OR (cancel_requested_at IS NOT NULL AND status IN {CANCELLABLE_SQL})) "
             "AND (status != 'queued' OR created_at < ?) "
             f"AND ({mine} OR created_at < ?) "
             "ORDER BY next_poll_at, created_at LIMIT ?",

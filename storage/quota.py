@@ -58,7 +58,8 @@ async def check_limits(
             return Reservation(False, "in_flight", max_in_flight, running)
     if budget_usd is not None:
         (row,) = await db.execute_fetchall(
-            "SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE day = ? AND status NOT IN ('failed', 'expired')",
+            "SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE day = ? AND status NOT IN ('failed', 'expired') "
+            "AND NOT (status = 'cancelled' AND COALESCE(cancel_refunded, 0) = 1)",
             (day,),
         )
         spent = float(row[0])

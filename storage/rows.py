@@ -8,13 +8,14 @@ from typing import Any
 import aiosqlite
 
 from bot.contract import VideoRequest
-from bot.jobs import TERMINAL, Job, JobStatus
+from bot.jobs import CANCELLABLE, TERMINAL, Job, JobStatus
 
 JOB_COLUMNS = [f.name for f in fields(Job)]
 TERMINAL_SQL = "(" + ",".join(f"'{s.value}'" for s in TERMINAL) + ")"
 # At the provider, or being sent to it: what its concurrency limit counts.
 IN_FLIGHT = ("submitting", "submitted", "preparing", "queueing", "processing")
 IN_FLIGHT_SQL = "(" + ",".join(f"'{s}'" for s in IN_FLIGHT) + ")"
+CANCELLABLE_SQL = "(" + ",".join(f"'{s.value}'" for s in sorted(CANCELLABLE)) + ")"
 
 
 def job_row(job: Job) -> dict[str, Any]:
@@ -28,6 +29,8 @@ def column(value: Any) -> Any:
         return value.to_json()
     if isinstance(value, JobStatus):
         return value.value
+    if isinstance(value, bool):
+        return int(value)  # both databases keep a flag as 0 or 1
     if isinstance(value, str) and type(value) is not str:
         return str(value)  # a translatable text (bot.i18n.Text) is stored as its English words
     return value
@@ -38,4 +41,6 @@ def to_job(row: aiosqlite.Row) -> Job:
     data = {name: row[name] for name in JOB_COLUMNS}
     data["request"] = VideoRequest.from_json(data["request"])
     data["status"] = JobStatus(data["status"])
+    if data["cancel_refunded"] is not None:  # kept as 0 or 1
+        data["cancel_refunded"] = bool(data["cancel_refunded"])
     return Job(**data)

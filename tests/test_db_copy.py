@@ -80,7 +80,11 @@ async def seed(url: str) -> None:
                 await store.take_lease(job, "old-host:123", 1_800_009_999.5, 1_800_000_200.0)
             elif n == 3:
                 await store.update(job, next_poll_at=1_800_000_300.75, attempts=2, polls=5)
-            # n == 4, 5: still queued
+            elif n == 5:  # cancelled while waiting (credits released); the request and the refund carried over
+                assert await store.request_cancel(job.id, "U7", 1_800_000_150.5)
+                job = await store.get_job(job.id)
+                await store.transition(job, JobStatus.CANCELLED, error="Cancelled.", cancel_refunded=True)
+            # n == 4: still queued
         # the inbox: one command done (its key still refuses a resend), one a process left unfinished
         await store.inbox_add([InboxItem("slack:trigger:t1", "slack", "command", '{"text": "a"}', 1_800_000_000.5),
                                InboxItem("discord:99", "discord", "interaction", '{"x": 1}', 1_800_000_001.25)],

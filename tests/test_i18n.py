@@ -28,7 +28,7 @@ ALLOWED = {
     "768P", "1080P", "1080p", "MP4", "PNG", "JPEG", "WebP", "UTC", "UTF", "Hailuo", "Slack", "Discord", "DISCORD_TOKEN",
     "SLACK_BOT_TOKEN", "MEDIA_DIR", "video", "quota", "status", "history", "help", "set", "block", "unblock",
     "channels", "allow", "remove", "usage", "log", "language", "invite", "duration", "resolution", "optimizer",
-    "fast", "image", "out", "mp4", "USD", "zh", "CN", "budget", "off",
+    "fast", "image", "out", "mp4", "USD", "zh", "CN", "budget", "off", "cancel",
 }
 
 

@@ -15,7 +15,7 @@ from bot.ports import AttachmentRef, StatusView
 PLATFORM = "console"
 WORKSPACE = "local"
 _ALIASES = {"video": "video", "quota": "quota", "status": "status", "history": "history", "help": "help",
-            "admin": "admin"}
+            "admin": "admin", "cancel": "cancel"}
 
 
 def to_request(line: str, *, user_id: str, channel_id: str = "terminal", locale: str | None = None
@@ -48,8 +48,8 @@ def to_request(line: str, *, user_id: str, channel_id: str = "terminal", locale:
     if command == "admin":
         # The console is the operator's own terminal: it has admin rights in the `local` workspace.
         return CommandRequest(command="admin", args=tuple(rest.split()), is_admin=True, **base)
-    if command == "status":
-        return CommandRequest(command="status", job_id=rest.strip() or None, **base)
+    if command in ("status", "cancel"):
+        return CommandRequest(command=command, job_id=rest.strip() or None, **base)
     return CommandRequest(command=command, **base)
 
 

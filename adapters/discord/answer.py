@@ -7,6 +7,7 @@ import logging
 
 import discord
 
+from adapters.discord.cancel import with_buttons
 from adapters.discord.port import status_ref
 from adapters.discord.translate import render_text, status_embed
 from bot import messages
@@ -43,11 +44,11 @@ class InteractionAnswer:
         async with self._lock:
             try:
                 if not interaction.response.is_done():
-                    await interaction.response.send_message(embed=status_embed(view))
+                    await interaction.response.send_message(embed=status_embed(view), **with_buttons(view))
                     message: discord.Message = await interaction.original_response()
                 else:
                     await interaction.edit_original_response(content=render_text(text))
-                    message = await interaction.followup.send(embed=status_embed(view), wait=True)
+                    message = await interaction.followup.send(embed=status_embed(view), wait=True, **with_buttons(view))
             except discord.HTTPException as exc:
                 # The job is accepted and will be delivered in the channel all the same.
                 log.warning("job %s: could not show the status (%s)", view.job_id, exc.code)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import discord
 import httpx
 
+from adapters.discord.cancel import status_buttons
 from adapters.discord.reencode import reencode_to_fit
 from adapters.discord.translate import PLATFORM, REGENERATE_ID, status_embed
 from adapters.fetch import fetch_capped
@@ -104,7 +105,8 @@ class DiscordPort:
         """Edit the status embed through the channel endpoint (works long after the interaction expired)."""
         channel_id, _, message_id = ref.message_id.partition(":")
         try:
-            await self._channel(channel_id).get_partial_message(int(message_id)).edit(embed=status_embed(view))
+            await self._channel(channel_id).get_partial_message(int(message_id)).edit(embed=status_embed(view),
+                                                                                     view=status_buttons(view))
         except discord.RateLimited as exc:  # only past the client's max_ratelimit_timeout
             raise RateLimited(exc.retry_after, "discord") from exc
 

@@ -133,7 +133,8 @@ def status_embed(view: StatusView) -> discord.Embed:
     def say(text: str) -> str:
         return render(text, view.locale)
 
-    colour = {"delivered": 0x2ECC71, "failed": 0xE74C3C, "expired": 0xE67E22}.get(view.status, 0x5865F2)
+    colour = {"delivered": 0x2ECC71, "failed": 0xE74C3C, "expired": 0xE67E22,
+              "cancelled": 0x95A5A6}.get(view.status, 0x5865F2)
     prompt = view.prompt or f"*{say(messages.ANIMATE_THE_IMAGE)}*"
     embed = discord.Embed(title=view.status_label, description=prompt[:4000], colour=colour)
     embed.add_field(name=say(messages.LABEL_SETTINGS), value=view.settings)

@@ -19,6 +19,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import translate as t
 from adapters.slack.backlog import AfterAck, Work
+from adapters.slack.cancel import cancel_pressed, install_cancel
 from adapters.slack.front import SlackFront
 from adapters.slack.locale import UserLocales
 from adapters.slack.opener import ChannelStatus
@@ -84,6 +85,7 @@ class SlackAdapter:
         self.app.event("app_mention")(self._on_mention)
         self.app.shortcut("animate_image")(self._on_shortcut)
         self.app.action(t.REGENERATE)(self._on_regenerate)
+        install_cancel(self)
         self.app.event("message")(self._ignore)
         return self.app
 
@@ -176,7 +178,7 @@ class SlackAdapter:
                 except SlackApiError:
                     # A trigger lives 3 s: replayed after a restart, it is gone.
                     await tell(render(messages.FORM_EXPIRED, locale))
-            elif req.command == "admin":
+            elif req.command in ("admin", "cancel"):
                 # Checked here, on the server side, from Slack's own roles: never trusted from the request.
                 admin = dataclasses.replace(req, is_admin=await self._is_admin(req.user_id),
                                             locale=await self.locales.of(req.user_id))
@@ -207,7 +209,7 @@ class SlackAdapter:
                 await work()
             return
         run = {"view": self._modal, "mention": self._mention, "shortcut": self._shortcut,
-               "regenerate": self._regenerate}[item.kind]
+               "regenerate": self._regenerate, "cancel": lambda b, _: cancel_pressed(self, b)}[item.kind]
         await run(body, item.key)
 
     async def _on_command(self, ack, body: dict[str, Any]) -> None:

@@ -19,7 +19,8 @@ from bot.ports import AttachmentRef, StatusView
 PLATFORM = "slack"
 MODAL_ID = "hailuo_video_modal"
 REGENERATE = "hailuo_regenerate"
-SUBCOMMANDS = {"quota": "quota", "history": "history", "help": "help", "status": "status"}
+CANCEL = "hailuo_cancel"
+SUBCOMMANDS = {"quota": "quota", "history": "history", "help": "help", "status": "status", "cancel": "cancel"}
 NO_URLS = messages.NO_URLS
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _REF = re.compile(r"<[@#]([A-Z0-9]+)(?:\|[^>]*)?>")
@@ -61,7 +62,8 @@ def slash_request(body: dict[str, Any]) -> CommandRequest | None:
     text = unescape(text)
     if head.lower() in SUBCOMMANDS:
         command = SUBCOMMANDS[head.lower()]
-        return CommandRequest(command=command, job_id=rest.strip() or None if command == "status" else None, **base)
+        job_id = rest.strip() or None if command in ("status", "cancel") else None
+        return CommandRequest(command=command, job_id=job_id, **base)
     return _video(text, base, ())
 
 
@@ -166,7 +168,16 @@ def status_message(view: StatusView) -> tuple[str, list[dict[str, Any]]]:
                                              job=f"`{view.job_id}`"))}]},
         {"type": "section", "text": {"type": "mrkdwn", "text": state}},
     ]
-    return text, blocks
+    return text, blocks + cancel_blocks(view)
+
+
+def cancel_blocks(view: StatusView) -> list[dict[str, Any]]:
+    """The Cancel button under a status message while the job can still be called off; none once it cannot."""
+    if not view.cancellable:
+        return []
+    return [{"type": "actions", "block_id": f"cancel-{view.job_id}", "elements": [
+        {"type": "button", "action_id": CANCEL, "value": view.job_id, "style": "danger",
+         "text": {"type": "plain_text", "text": render(messages.CANCEL_BUTTON, view.locale)}}]}]
 
 
 def regenerate_blocks(job_id: str, cost: int, locale: str | None = None) -> list[dict[str, Any]]:

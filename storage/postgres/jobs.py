@@ -14,7 +14,7 @@ from bot.jobs import IllegalTransition, Job, JobStatus, check_transition
 from bot.store import Reservation
 from storage.postgres.base import ADMISSION_LOCK, PgBase, placeholders, rowcount
 from storage.postgres.quota import check_limits, reserve, settle
-from storage.rows import IN_FLIGHT_SQL, TERMINAL_SQL, column, job_row, to_job
+from storage.rows import CANCELLABLE_SQL, IN_FLIGHT_SQL, TERMINAL_SQL, column, job_row, to_job
 
 
 def _assignments(names: Iterable[str]) -> str:
@@ -86,6 +86,9 @@ class PgJobQueries(PgBase):
                 await settle(db, job, "release", self._clock())
             elif new is JobStatus.DELIVERED:
                 await settle(db, job, "capture", self._clock())
+            elif new is JobStatus.CANCELLED:
+                # Refunded only when the provider never charged for it (bot/cancel.py decides).
+                await settle(db, job, "release" if updated.cancel_refunded else "capture", self._clock())
         return updated
 
     async def withdraw(self, job: Job) -> bool:
@@ -104,6 +107,16 @@ class PgJobQueries(PgBase):
             await db.execute("DELETE FROM quota_ledger WHERE job_id = $1", job.id)
             await db.execute("DELETE FROM jobs WHERE id = $1", job.id)
         return True
+
+    async def request_cancel(self, job_id: str, by: str, now: float) -> bool:
+        """Record that `by` asked to cancel a job still cancellable, once; its next step brought forward."""
+        touched = await self._execute(
+            "UPDATE jobs SET cancel_requested_at = $1, cancel_requested_by = $2, "
+            "next_poll_at = LEAST(next_poll_at, $1) "
+            f"WHERE id = $3 AND cancel_requested_at IS NULL AND status IN {CANCELLABLE_SQL}",
+            now, by, job_id,
+        )
+        return touched == 1
 
     async def update(self, job: Job, **changes: Any) -> Job:
         """Change a job's non-status fields (poll schedule, refs, video file)."""
@@ -132,7 +145,9 @@ class PgJobQueries(PgBase):
         which are returned whatever their platform.
         """
         rows = await self._read(
-            f"SELECT * FROM jobs WHERE status NOT IN {TERMINAL_SQL} AND next_poll_at <= $1 AND lease_until < $1 "
+            f"SELECT * FROM jobs WHERE status NOT IN {TERMINAL_SQL} AND lease_until < $1 "
+            # A job someone asked to cancel is due at once, whatever a step in flight rescheduled it to.
+            f"AND (next_poll_at <= $1 OR (cancel_requested_at IS NOT NULL AND status IN {CANCELLABLE_SQL})) "
             "AND (status != 'queued' OR created_at < $2) "
             "AND (platform = ANY($3::text[]) OR created_at < $2) "
             "ORDER BY next_poll_at, created_at LIMIT $4",

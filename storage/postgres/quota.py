@@ -59,7 +59,8 @@ async def check_limits(
             return Reservation(False, "in_flight", max_in_flight, running)
     if budget_usd is not None:
         spent = float(await db.fetchval(
-            "SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE day = $1 AND status NOT IN ('failed', 'expired')",
+            "SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE day = $1 AND status NOT IN ('failed', 'expired') "
+            "AND NOT (status = 'cancelled' AND COALESCE(cancel_refunded, 0) = 1)",
             day,
         ))
         if spent + job.price_usd > budget_usd + 1e-9:
