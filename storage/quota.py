@@ -9,7 +9,7 @@ import aiosqlite
 
 from bot.jobs import Job
 from bot.store import QuotaUsage, Reservation
-from storage.rows import TERMINAL_SQL
+from storage.rows import SPENT_SQL, TERMINAL_SQL
 
 _USED_SQL = "COALESCE(SUM(CASE kind WHEN 'reserve' THEN credits WHEN 'release' THEN -credits ELSE 0 END), 0)"
 _QUOTA_SQL = f"""SELECT
@@ -22,17 +22,17 @@ _QUOTA_SQL = f"""SELECT
      WHERE s.job_id = r.job_id AND s.kind IN ('capture', 'release'))) AS held"""
 
 # A workspace's own dollar cap (NULL when it has none) and its spend on a day, counted as the bot-wide budget is:
-# every job of the day but those that failed or expired (their dollars were never spent).
-WORKSPACE_BUDGET_SQL = """SELECT
+# every job of the day but those whose dollars were never spent (SPENT_SQL).
+WORKSPACE_BUDGET_SQL = f"""SELECT
   (SELECT usd FROM workspace_budgets WHERE platform = ?1 AND workspace_id = ?2) AS usd,
   (SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE platform = ?1 AND workspace_id = ?2 AND day = ?3
-     AND status NOT IN ('failed', 'expired')) AS spent,
+     AND {SPENT_SQL}) AS spent,
   (SELECT set_by FROM workspace_budgets WHERE platform = ?1 AND workspace_id = ?2) AS set_by,
   (SELECT set_at FROM workspace_budgets WHERE platform = ?1 AND workspace_id = ?2) AS set_at"""
 
 # What admission needs of it: no row (and no sum to add up) for a workspace without a cap of its own.
-_CAP_SQL = """SELECT usd, (SELECT COALESCE(SUM(price_usd), 0) FROM jobs
-  WHERE platform = ?1 AND workspace_id = ?2 AND day = ?3 AND status NOT IN ('failed', 'expired'))
+_CAP_SQL = f"""SELECT usd, (SELECT COALESCE(SUM(price_usd), 0) FROM jobs
+  WHERE platform = ?1 AND workspace_id = ?2 AND day = ?3 AND {SPENT_SQL})
   FROM workspace_budgets WHERE platform = ?1 AND workspace_id = ?2"""
 
 
@@ -58,8 +58,7 @@ async def check_limits(
             return Reservation(False, "in_flight", max_in_flight, running)
     if budget_usd is not None:
         (row,) = await db.execute_fetchall(
-            "SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE day = ? AND status NOT IN ('failed', 'expired') "
-            "AND NOT (status = 'cancelled' AND COALESCE(cancel_refunded, 0) = 1)",
+            f"SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE day = ? AND {SPENT_SQL}",
             (day,),
         )
         spent = float(row[0])

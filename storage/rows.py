@@ -15,6 +15,9 @@ TERMINAL_SQL = "(" + ",".join(f"'{s.value}'" for s in TERMINAL) + ")"
 # At the provider, or being sent to it: what its concurrency limit counts.
 IN_FLIGHT = ("submitting", "submitted", "preparing", "queueing", "processing")
 IN_FLIGHT_SQL = "(" + ",".join(f"'{s}'" for s in IN_FLIGHT) + ")"
+# A job whose dollars count as spent: all but those that failed, expired or were cancelled with a refund.
+SPENT_SQL = ("status NOT IN ('failed', 'expired') "
+             "AND NOT (status = 'cancelled' AND COALESCE(cancel_refunded, 0) = 1)")
 CANCELLABLE_SQL = "(" + ",".join(f"'{s.value}'" for s in sorted(CANCELLABLE)) + ")"
 
 

@@ -183,3 +183,17 @@ async def test_the_console_operator_caps_the_local_workspace(open_test_store, tm
     assert not bad.ok and "\u201clots\u201d is not one. Nothing was changed." in render_reply(bad)
     assert [(a, act, d) for _, a, act, d in await store.admin_log(PLATFORM, WORKSPACE)] == [
         ("console:ops", "budget", "0.30")]
+
+
+async def test_a_refunded_cancel_frees_its_dollars_under_both_caps(open_test_store, tmp_path: Path) -> None:
+    core, store, _ = await make_core(open_test_store, tmp_path, budget_daily_usd=0.60)
+    assert (await core.handle(admin("budget", "0.60"))).ok
+    first = await core.handle(ask())
+    assert first.ok and (await core.handle(ask(user="u2"))).ok  # $0.56 of $0.60, under both caps
+    assert not (await core.handle(ask(user="u3"))).ok
+    cancelled = await core.handle(CommandRequest(platform="fake", workspace_id="w", channel_id="c", user_id="u1",
+                                                 command="cancel", job_id=first.job_id))
+    assert cancelled.ok and (await store.get_job(first.job_id)).cancel_refunded is True
+    # Refunded before it reached the provider: its $0.28 was never spent, for the workspace's cap as for the bot's.
+    assert (await core.handle(ask(user="u3"))).ok
+    assert not (await core.handle(ask(user="u4"))).ok

@@ -10,7 +10,7 @@ import asyncpg
 from bot.jobs import Job
 from bot.store import QuotaUsage, Reservation
 from storage.postgres.base import PgBase
-from storage.rows import TERMINAL_SQL
+from storage.rows import SPENT_SQL, TERMINAL_SQL
 
 _USED_SQL = "COALESCE(SUM(CASE kind WHEN 'reserve' THEN credits WHEN 'release' THEN -credits ELSE 0 END), 0)"
 # $1 platform, $2 workspace, $3 user, $4 day
@@ -25,16 +25,16 @@ _QUOTA_SQL = f"""SELECT
 
 # As storage/quota.py: a workspace's own dollar cap (NULL when it has none) and its spend on a day, counted as
 # the bot-wide budget is. $1 platform, $2 workspace, $3 day.
-WORKSPACE_BUDGET_SQL = """SELECT
+WORKSPACE_BUDGET_SQL = f"""SELECT
   (SELECT usd FROM workspace_budgets WHERE platform = $1 AND workspace_id = $2) AS usd,
   (SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE platform = $1 AND workspace_id = $2 AND day = $3
-     AND status NOT IN ('failed', 'expired')) AS spent,
+     AND {SPENT_SQL}) AS spent,
   (SELECT set_by FROM workspace_budgets WHERE platform = $1 AND workspace_id = $2) AS set_by,
   (SELECT set_at FROM workspace_budgets WHERE platform = $1 AND workspace_id = $2) AS set_at"""
 
 # What admission needs of it: no row (and no sum to add up) for a workspace without a cap of its own.
-_CAP_SQL = """SELECT usd, (SELECT COALESCE(SUM(price_usd), 0) FROM jobs
-  WHERE platform = $1 AND workspace_id = $2 AND day = $3 AND status NOT IN ('failed', 'expired'))
+_CAP_SQL = f"""SELECT usd, (SELECT COALESCE(SUM(price_usd), 0) FROM jobs
+  WHERE platform = $1 AND workspace_id = $2 AND day = $3 AND {SPENT_SQL})
   FROM workspace_budgets WHERE platform = $1 AND workspace_id = $2"""
 
 
@@ -59,8 +59,7 @@ async def check_limits(
             return Reservation(False, "in_flight", max_in_flight, running)
     if budget_usd is not None:
         spent = float(await db.fetchval(
-            "SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE day = $1 AND status NOT IN ('failed', 'expired') "
-            "AND NOT (status = 'cancelled' AND COALESCE(cancel_refunded, 0) = 1)",
+            f"SELECT COALESCE(SUM(price_usd), 0) FROM jobs WHERE day = $1 AND {SPENT_SQL}",
             day,
         ))
         if spent + job.price_usd > budget_usd + 1e-9:
