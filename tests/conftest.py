@@ -104,3 +104,27 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if skipped:
         terminalreporter.write_line(f"{SKIP_REASON} ({len(skipped)} test(s)); install the postgresql package "
                                     "to run them", yellow=True, bold=True)
+
+
+@pytest.fixture
+async def slack_fake():
+    """A local fake Slack Web API (tests/fakes/slack.py), stopped after the test."""
+    from tests.fakes.slack import FakeSlack
+
+    server = await FakeSlack().start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def discord_fake():
+    """A local fake Discord REST API and gateway (tests/fakes/discord.py), stopped after the test."""
+    from tests.fakes.discord import FakeDiscord
+
+    server = await FakeDiscord().start()
+    try:
+        yield server
+    finally:
+        await server.stop()

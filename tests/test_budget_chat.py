@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from bot import messages
 from tests.fakes.discord import GUILD_ID, FakeDiscord, snowflake
 from tests.fakes.slack import FakeSlack
@@ -15,24 +13,6 @@ from tests.test_discord_e2e import Bot as DiscordBot
 from tests.test_slack_e2e import Bot as SlackBot
 
 MANAGE_SERVER = str(1 << 5)
-
-
-@pytest.fixture
-async def slack_fake():
-    server = await FakeSlack().start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-async def discord_fake():
-    server = await FakeDiscord().start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 async def jobs_are(bot: SlackBot, count: int) -> None:

@@ -7,8 +7,6 @@ import re
 import time
 from pathlib import Path
 
-import pytest
-
 from bot import messages
 from bot.jobs import JobStatus
 from bot.providers.base import TaskStatus
@@ -20,24 +18,6 @@ from tests.test_discord_e2e import Bot as DiscordBot
 from tests.test_slack_e2e import Bot as SlackBot
 
 FAILED_NOTICE = messages.JOB_FAILED_REFUNDED.format(reason=messages.PROVIDER_FAILED, cost=1)
-
-
-@pytest.fixture
-async def discord_fake():
-    server = await FakeDiscord().start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-async def slack_fake():
-    server = await FakeSlack().start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 def ended(status: JobStatus):

@@ -6,8 +6,6 @@ import asyncio
 import re
 from pathlib import Path
 
-import pytest
-
 from bot import messages
 from bot.i18n import render
 from bot.jobs import JobStatus
@@ -21,24 +19,6 @@ from tests.test_slack_e2e import Bot as SlackBot
 
 ZH_FAILED = render(messages.JOB_FAILED_REFUNDED.format(reason=messages.PROVIDER_FAILED, cost=1), "zh_CN")
 HAN = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture
-async def discord_fake():
-    server = await FakeDiscord().start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-async def slack_fake():
-    server = await FakeSlack().start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 async def _discord_video(bot: DiscordBot, locale: str, **options: object) -> dict:

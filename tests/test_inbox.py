@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-import pytest
 
 from bot.commands import CommandRequest, request_to_json
 from bot.core import job_id_for
@@ -140,13 +139,6 @@ async def test_a_replay_after_the_job_was_recorded_charges_nothing_more(tmp_path
 async def _reopen(bot: SlackBot, key: str) -> None:
     db = bot.rt.store._db  # the SQLite store of these tests: mark the item unfinished and orphaned
     await db.execute("UPDATE inbox SET done_at = NULL, lease_owner = 'dead', lease_until = 0 WHERE key = ?", (key,))
-
-
-@pytest.fixture
-async def discord_fake():
-    server = await FakeDiscord().start()
-    yield server
-    await server.stop()
 
 
 async def test_a_deferred_discord_interaction_is_finished_after_a_crash(tmp_path: Path,
