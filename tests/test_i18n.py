@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
 import string
 from pathlib import Path
@@ -33,10 +35,11 @@ ALLOWED = {
 
 
 def _extracted() -> dict[str, str | tuple[str, str]]:
-    """Every message in bot/messages.py, as Babel's extractor finds it (the same run that builds hailuo.pot)."""
+    """Every message in bot/messages/, as Babel's extractor finds it (the same run that builds hailuo.pot)."""
     found = {}
-    for _, message, _, _ in extract_from_file("python", ROOT / "bot/messages.py", keywords=KEYWORDS):
-        found[message[0] if isinstance(message, tuple) else message] = message
+    for path in sorted((ROOT / "bot/messages").glob("*.py")):
+        for _, message, _, _ in extract_from_file("python", path, keywords=KEYWORDS):
+            found[message[0] if isinstance(message, tuple) else message] = message
     return found
 
 
@@ -46,10 +49,19 @@ def _catalog(lang: str):
 
 
 def _templates() -> dict[str, Template]:
-    """Every message constant: module-level templates, the status labels and Discord's command texts."""
-    found = {name: value for name, value in vars(messages).items() if isinstance(value, Template)}
-    found.update({f"STATUS_LABELS[{k}]": v for k, v in messages.STATUS_LABELS.items()})
-    found.update({f"DISCORD_COMMAND_TEXTS[{i}]": v for i, v in enumerate(messages.DISCORD_COMMAND_TEXTS)})
+    """Every message constant of every module in bot/messages/: templates, and those in tuples and dicts."""
+    found: dict[str, Template] = {}
+    names = [m.name for m in pkgutil.iter_modules(messages.__path__)]
+    modules = [messages] + [importlib.import_module(f"bot.messages.{name}") for name in names]
+    for module in modules:
+        for name, value in vars(module).items():
+            where = name if module is messages else f"{module.__name__.rsplit('.', 1)[1]}.{name}"
+            if isinstance(value, Template):
+                found[where] = value
+            elif isinstance(value, dict):
+                found.update({f"{where}[{k}]": v for k, v in value.items() if isinstance(v, Template)})
+            elif isinstance(value, tuple):
+                found.update({f"{where}[{i}]": v for i, v in enumerate(value) if isinstance(v, Template)})
     return found
 
 
