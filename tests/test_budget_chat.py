@@ -73,7 +73,8 @@ async def test_discord_video_admin_budget_with_a_dollars_option(tmp_path: Path, 
     async def answer(payload: dict) -> str:
         seen = len(private(fake))
         await bot.send(payload)
-        await fake.wait_for(lambda: len(private(fake)) > seen)
+        # Under load the bot defers first (an empty "thinking" message), then fills it in: wait for the words.
+        await fake.wait_for(lambda: len(private(fake)) > seen and private(fake)[seen]["content"])
         return private(fake)[seen]["content"]
 
     async with DiscordBot(tmp_path, fake) as bot:
