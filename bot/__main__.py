@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--no-prompt-optimizer", action="store_true", help="send the prompt exactly as written")
     gen.add_argument("--fast-pretreatment", action="store_true", help="shorten the prompt optimisation step")
     gen.add_argument("--out", help="copy the finished MP4 here")
+    gen.add_argument("--extend", metavar="JOB", help="continue a delivered video from its last frame (PROMPT: what "
+                     "happens next; default the video's own prompt)")
 
     sub.add_parser("console", help="chat with the bot in the terminal (/video, /quota, /status, /history, /help)")
     run = sub.add_parser("run", help="run the configured Discord/Slack adapters and the poller")

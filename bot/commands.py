@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,3 +60,10 @@ def request_from_json(data: dict[str, Any]) -> CommandRequest:
     values["thread"] = ThreadRef(**values["thread"]) if values.get("thread") else None
     values["args"] = tuple(values.get("args") or ())
     return CommandRequest(**values)
+
+
+def job_id_for(req: CommandRequest) -> str:
+    """The id a new job gets: fixed by the platform's payload when there is one, so a replay finds it."""
+    if req.request_key:
+        return hashlib.sha256(req.request_key.encode()).hexdigest()[:12]
+    return uuid.uuid4().hex[:12]

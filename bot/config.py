@@ -95,6 +95,7 @@ class Settings(BaseSettings):
     quota_user_daily_credits: int = Field(10, ge=0)
     quota_workspace_daily_credits: int = Field(100, ge=0)
     quota_user_max_in_flight: int = Field(2, ge=1)
+    extend_max_clips: int = Field(5, ge=1)  # clips in one chain (Extend), the first included
     credits_768p_6s: int = Field(1, ge=0)
     credits_768p_10s: int = Field(2, ge=0)
     credits_1080p_6s: int = Field(2, ge=0)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from bot import i18n, messages
 from bot.admin import AdminScope, handle_admin
 from bot.answers import Answers
 from bot.budget import PlatformBudget
 from bot.cancel import cancel_command
-from bot.commands import CommandRequest, Reply
+from bot.chains import CHAIN_COMMANDS, chain_command
+from bot.commands import CommandRequest, Reply, job_id_for
 from bot.config import Settings
 from bot.contract import InvalidRequest, VideoRequest
 from bot.days import human_duration, seconds_until_reset, utc_day
@@ -24,6 +24,7 @@ from bot.images import MAX_IMAGE_BYTES, check_first_frame
 from bot.jobs import Job
 from bot.policy import access_refusal, blocked_term
 from bot.ports import CannotPost, ChatPort, StatusOpener, StatusPlace, ThreadRef
+from bot.providers.failover import ProviderSet
 from bot.store import QuotaUsage, Reservation, Store
 from bot.views import status_view
 
@@ -48,7 +49,9 @@ class Core:
         wake: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
         budget: PlatformBudget | None = None,
+        providers: ProviderSet | None = None,
     ) -> None:
+        self.providers = providers  # to fetch a clip again that another machine delivered (bot.delivered_files.py)
         self.budget = budget  # the platforms' shared rate budget: the first status message is urgent
         self.settings = settings
         self.store = store
@@ -80,7 +83,7 @@ class Core:
 
     async def _handle(self, req: CommandRequest, opener: StatusOpener | None) -> Reply:
         try:
-            if req.request_key and req.command in ("video", "regenerate") \
+            if req.request_key and req.command in ("video", "regenerate", "remix", "extend") \
                     and await self.store.get_job(job_id_for(req)) is not None:
                 return _already(job_id_for(req))  # a replayed command whose job was recorded before the crash
             if req.command == "video":
@@ -91,6 +94,8 @@ class Core:
                 return await handle_admin(self.admin, req)
             if req.command == "cancel":
                 return await cancel_command(self, req)
+            if req.command in CHAIN_COMMANDS:  # Remix, Extend and the joined video (bot/chains.py)
+                return await chain_command(self, req, opener)
             answer = {"quota": self.answers.quota, "history": self.answers.history, "status": self.answers.status,
                       "help": self.answers.help}.get(req.command)
             if answer is None:
@@ -149,7 +154,7 @@ class Core:
 
     async def _accept(
         self, req: CommandRequest, request: VideoRequest, job_id: str, opener: StatusOpener | None,
-        *, regenerated_from: str | None = None,
+        *, regenerated_from: str | None = None, chain: Mapping[str, Any] | None = None,
     ) -> Reply:
         now = self.clock()
         price = self.settings.price_of(request.resolution, request.duration, provider=self.provider_name)
@@ -160,6 +165,7 @@ class Core:
             upload_limit=req.upload_limit, created_at=now, updated_at=now,
             next_poll_at=now if opener is None else now + OPEN_GRACE_SECONDS,
             regenerated_from=regenerated_from, day=utc_day(now), price_usd=price.usd, locale=req.locale,
+            **(chain or {}),
         )
         reservation = await self.store.create_job(
             job, day=job.day, user_limit=self.settings.quota_user_daily_credits,
@@ -252,13 +258,6 @@ class Core:
             log.warning("attachment fetch failed for %s: %s", req.user_id, type(exc).__name__)
             raise InvalidRequest(messages.IMAGE_FETCH_FAILED) from exc
         return b"".join(chunks)
-
-
-def job_id_for(req: CommandRequest) -> str:
-    """The id a new job gets: fixed by the platform's payload when there is one, so a replay finds it."""
-    if req.request_key:
-        return hashlib.sha256(req.request_key.encode()).hexdigest()[:12]
-    return uuid.uuid4().hex[:12]
 
 
 def _already(job_id: str) -> Reply:

@@ -115,6 +115,9 @@ class Job:
     cancel_requested_at: float | None = None  # set once, by compare-and-set, when someone asked to cancel
     cancel_requested_by: str | None = None  # who asked (the requester's or an admin's user id)
     cancel_refunded: bool | None = None  # for a CANCELLED job: True when its credits were released
+    chain_parent: str | None = None  # Extend: the clip this one continues from its last frame
+    chain_root: str | None = None  # the first clip of its chain (None: nothing was continued to make it)
+    chain_index: int = 1  # the clip's place in its chain, 1 for the first
 
     def advance(self, new: JobStatus, **changes: object) -> Job:
         """Return this job in `new` status, or raise IllegalTransition."""

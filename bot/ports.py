@@ -86,6 +86,8 @@ class VideoPost:
     resolution: str = "768P"
     cost: int = 0
     locale: str = SOURCE  # the requester's language, for the adapter's own words (a download link)
+    buttons: bool = True  # Regenerate, Remix and Extend under it (not under a chain's joined video)
+    chain_index: int = 1  # its place in a chain (Extend): from the second clip on, a Joined video button too
     # Awaited before each further message the post needs (Slack's Regenerate button): the rate budget's turn.
     pace: Callable[[], Awaitable[None]] | None = field(default=None, compare=False)
 

@@ -187,6 +187,9 @@ class Store(Protocol):
         """The job's status message shows how it ended: nothing is owed any more."""
     async def final_statuses_owed(self, platforms: Iterable[str], before: float, limit: int = 100) -> list[str]:
         """Jobs of these platforms whose final status has been owed since before `before` (oldest first)."""
+    # -- chains of clips (Extend)
+    async def chain_clips(self, root_id: str) -> list[Job]:
+        """The chain's first clip and every clip made from it (branches too), by place in the chain, then age."""
     # -- first frames, readable by every process
     async def put_frame(self, name: str, data: bytes) -> None:
         """Keep a checked first frame's bytes under its file name."""

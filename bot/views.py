@@ -74,4 +74,5 @@ def video_post(job: Job, path: str, size: int) -> VideoPost:
         resolution=job.request.resolution,
         cost=job.cost,
         locale=job.locale or i18n.SOURCE,
+        chain_index=job.chain_index,
     )

@@ -18,6 +18,7 @@ import aiosqlite
 
 from bot.store import StoreUnavailable
 from storage.admin import AdminQueries
+from storage.chains import ChainQueries
 from storage.frames import FrameQueries
 from storage.inbox import InboxQueries
 from storage.jobs import JobQueries
@@ -36,7 +37,8 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 class SQLiteStore(JobQueries, LeaseQueries, PlatformBudgetQueries, FrameQueries, InboxQueries, QuotaQueries,
-                  QueueQueries, ReportQueries, SchemaQueries, AdminQueries, WebQueries, WorkspaceBudgetQueries):
+                  QueueQueries, ReportQueries, SchemaQueries, AdminQueries, WebQueries, WorkspaceBudgetQueries,
+                  ChainQueries):
     """Persistence for jobs and quotas on one aiosqlite connection."""
 
     def __init__(self, db: aiosqlite.Connection, clock: Any = time.time) -> None:

@@ -32,6 +32,7 @@ ALLOWED = {
     "channels", "allow", "remove", "usage", "log", "language", "invite", "duration", "resolution", "optimizer",
     "fast", "image", "out", "mp4", "USD", "zh", "CN", "budget", "off", "cancel",
 }
+ALLOWED |= {"EXTEND_MAX_CLIPS", "extend"}  # Remix and Extend
 
 
 def _extracted() -> dict[str, str | tuple[str, str]]:

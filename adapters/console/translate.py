@@ -15,7 +15,7 @@ from bot.ports import AttachmentRef, StatusView
 PLATFORM = "console"
 WORKSPACE = "local"
 _ALIASES = {"video": "video", "quota": "quota", "status": "status", "history": "history", "help": "help",
-            "admin": "admin", "cancel": "cancel"}
+            "admin": "admin", "cancel": "cancel", "remix": "remix", "extend": "extend"}
 
 
 def to_request(line: str, *, user_id: str, channel_id: str = "terminal", locale: str | None = None
@@ -48,9 +48,22 @@ def to_request(line: str, *, user_id: str, channel_id: str = "terminal", locale:
     if command == "admin":
         # The console is the operator's own terminal: it has admin rights in the `local` workspace.
         return CommandRequest(command="admin", args=tuple(rest.split()), is_admin=True, **base)
+    if command in ("remix", "extend"):
+        return chain_request(command, rest, base)
     if command in ("status", "cancel"):
         return CommandRequest(command=command, job_id=rest.strip() or None, **base)
     return CommandRequest(command=command, **base)
+
+
+def chain_request(command: str, rest: str, base: dict) -> CommandRequest:
+    """`/remix JOB [PROMPT]`, `/extend JOB [PROMPT]`, `/extend JOB --joined`; no prompt keeps the job's own."""
+    job, _, text = rest.strip().partition(" ")
+    words = text.split()
+    if command == "extend" and "--joined" in words:
+        return CommandRequest(command="joined", job_id=job or None, **base)
+    args = parse_video_args(text)
+    return CommandRequest(command=command, job_id=job or None, prompt=args.prompt or None, duration=args.duration,
+                          resolution=args.resolution, **base)
 
 
 def render_reply(reply: Reply, locale: str | None = None) -> str:

@@ -75,9 +75,11 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     port = ConsolePort(sys.stderr, show_status=False)
     attachment = AttachmentRef(url=args.image, filename=Path(args.image).name, size=image_size) if args.image else None
+    extend = getattr(args, "extend", None)  # `--extend JOB`: the next clip of that video's chain
     req = CommandRequest(
         platform=PLATFORM, workspace_id=WORKSPACE, channel_id="generate", user_id=local_user(),
-        user_name=local_user(), command="video", prompt=args.prompt, duration=args.duration,
+        user_name=local_user(), command="extend" if extend else "video", job_id=extend,
+        prompt=(args.prompt or None) if extend else args.prompt, duration=args.duration,
         resolution=args.resolution, prompt_optimizer=False if args.no_prompt_optimizer else None,
         fast_pretreatment=True if args.fast_pretreatment else None,
         attachments=(attachment,) if attachment else (), locale=locale,

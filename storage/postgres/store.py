@@ -19,6 +19,7 @@ import asyncpg
 
 from bot.store import StoreUnavailable
 from storage.postgres.admin import PgAdminQueries
+from storage.postgres.chains import PgChainQueries
 from storage.postgres.connect import CONNECT_TIMEOUT, explain, redact
 from storage.postgres.frames import PgFrameQueries
 from storage.postgres.inbox import PgInboxQueries
@@ -36,7 +37,7 @@ __all__ = ["PostgresStore"]
 
 class PostgresStore(PgJobQueries, PgLeaseQueries, PgPlatformBudgetQueries, PgFrameQueries, PgInboxQueries,
                     PgQuotaQueries, PgQueueQueries, PgSchemaQueries, PgAdminQueries, PgWebQueries,
-                    PgWorkspaceBudgetQueries):
+                    PgWorkspaceBudgetQueries, PgChainQueries):
     """Persistence for jobs and quotas on a pool of PostgreSQL connections."""
 
     def __init__(self, pool: asyncpg.Pool, url: str, clock: Any = time.time) -> None:
