@@ -15,6 +15,7 @@ from discord import app_commands
 from adapters.discord import translate as t
 from adapters.discord.answer import DEFER_AFTER, InteractionAnswer
 from adapters.discord.cancel import CancelButton, register_cancel
+from adapters.discord.chains import CHAIN_ITEMS
 from adapters.discord.inbox import RawInteractions, rebuild
 from adapters.discord.locale import CatalogTranslator
 from adapters.discord.port import DiscordPort, RegenerateButton
@@ -68,7 +69,7 @@ class _Hooks:
     async def setup_hook(self) -> None:
         await self.tree.set_translator(CatalogTranslator())  # name_localizations, description_localizations
         self.adapter.register(self.tree)
-        self.add_dynamic_items(RegenerateButton, CancelButton)  # type: ignore[attr-defined]
+        self.add_dynamic_items(RegenerateButton, CancelButton, *CHAIN_ITEMS)  # type: ignore[attr-defined]
         shards = self.adapter.settings.shard_ids
         if shards is not None and 0 not in shards:
             return  # the process that holds shard 0 registers the commands, once for all of them

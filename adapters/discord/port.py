@@ -13,6 +13,7 @@ import discord
 import httpx
 
 from adapters.discord.cancel import status_buttons
+from adapters.discord.chains import add_chain_buttons
 from adapters.discord.reencode import reencode_to_fit
 from adapters.discord.translate import PLATFORM, REGENERATE_ID, status_embed
 from adapters.fetch import fetch_capped
@@ -134,7 +135,9 @@ class DiscordPort:
         places = [p for p in (to.thread_id, to.channel_id) if p]
         for place in places:
             view = discord.ui.View(timeout=None)
-            view.add_item(RegenerateButton(video.job_id, video.cost, video.locale))
+            if video.buttons:  # not under a chain's joined video
+                view.add_item(RegenerateButton(video.job_id, video.cost, video.locale))
+                add_chain_buttons(view, video.job_id, video.chain_index, video.locale)
             try:
                 async with asyncio.timeout(self.upload_timeout):
                     message = await self._channel(place).send(
