@@ -19,7 +19,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import translate as t
 from adapters.slack.backlog import AfterAck, Work
-from adapters.slack.cancel import cancel_pressed, install_cancel
+from adapters.slack.cancel import install_cancel
+from adapters.slack.chains import install_chains
 from adapters.slack.front import SlackFront
 from adapters.slack.locale import UserLocales
 from adapters.slack.opener import ChannelStatus
@@ -51,6 +52,7 @@ class SlackAdapter:
         self._runner: web.AppRunner | None = None
         self.bot_name = "the bot"
         self.later = AfterAck(ctx.supervisor)
+        self.replays: dict[str, Callable[[dict[str, Any], str], Awaitable[None]]] = {}  # features' own kinds
 
     def build(self) -> AsyncApp:
         """The bolt app with every listener registered (no network yet)."""
@@ -86,6 +88,7 @@ class SlackAdapter:
         self.app.shortcut("animate_image")(self._on_shortcut)
         self.app.action(t.REGENERATE)(self._on_regenerate)
         install_cancel(self)
+        install_chains(self)
         self.app.event("message")(self._ignore)
         return self.app
 
@@ -209,7 +212,7 @@ class SlackAdapter:
                 await work()
             return
         run = {"view": self._modal, "mention": self._mention, "shortcut": self._shortcut,
-               "regenerate": self._regenerate, "cancel": lambda b, _: cancel_pressed(self, b)}[item.kind]
+               "regenerate": self._regenerate, **self.replays}[item.kind]
         await run(body, item.key)
 
     async def _on_command(self, ack, body: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ def install_cancel(adapter: Any) -> None:
         await ack()
 
     adapter.app.action(t.CANCEL)(on_cancel)
+    adapter.replays["cancel"] = lambda body, key: cancel_pressed(adapter, body)  # a click a dead process took
 
 
 async def cancel_pressed(adapter: Any, body: dict[str, Any]) -> None:

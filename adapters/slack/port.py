@@ -14,7 +14,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.fetch import fetch_capped
-from adapters.slack.translate import PLATFORM, regenerate_blocks, status_message
+from adapters.slack.chains import delivered_blocks
+from adapters.slack.translate import PLATFORM, status_message
 from bot import messages
 from bot.budget import Rate, RateLimited
 from bot.i18n import render
@@ -114,13 +115,13 @@ class SlackPort:
                     raise rate_limited(again) or _delivery_error(again) from again
             else:
                 raise _delivery_error(exc) from exc
-        for attempt in (1, 2):
+        for attempt in (1, 2) if video.buttons else ():  # a chain's joined video has no buttons
             try:
                 if video.pace is not None:
                     await video.pace()
                 await self.client.chat_postMessage(channel=to.channel_id, thread_ts=thread,
                                                    text=render(messages.REGENERATE, video.locale),
-                                                   blocks=regenerate_blocks(video.job_id, video.cost, video.locale))
+                                                   blocks=delivered_blocks(video))
                 break
             except SlackApiError as exc:
                 if (limited := rate_limited(exc)) is not None and attempt == 1:
