@@ -19,7 +19,7 @@ class CommandRequest:
     workspace_id: str
     channel_id: str
     user_id: str
-    command: str  # video, quota, history, status, help, regenerate
+    command: str  # video, quota, history, status, help, regenerate, admin, cancel, preset
     user_name: str = ""
     prompt: str | None = None
     duration: int | str | None = None
@@ -35,6 +35,7 @@ class CommandRequest:
     request_key: str | None = None  # the inbox key of the platform's payload: a replay maps to the same job
     locale: str | None = None  # the member's language as the platform says it (normalized), if it says
     server_locale: str | None = None  # the server's own language (Discord's guild_locale), after the admins' default
+    preset: str | None = None  # for video: the preset to apply (`off`: not even the member's default; bot/presets.py)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from bot.images import MAX_IMAGE_BYTES, check_first_frame
 from bot.jobs import Job
 from bot.policy import access_refusal, blocked_term
 from bot.ports import CannotPost, ChatPort, StatusOpener, StatusPlace, ThreadRef
+from bot.preset_command import preset_command
+from bot.presets import apply_preset
 from bot.providers.failover import ProviderSet
 from bot.store import QuotaUsage, Reservation, Store
 from bot.views import status_view
@@ -96,6 +98,8 @@ class Core:
                 return await cancel_command(self, req)
             if req.command in CHAIN_COMMANDS:  # Remix, Extend and the joined video (bot/chains.py)
                 return await chain_command(self, req, opener)
+            if req.command == "preset":
+                return await preset_command(self, req)
             answer = {"quota": self.answers.quota, "history": self.answers.history, "status": self.answers.status,
                       "help": self.answers.help}.get(req.command)
             if answer is None:
@@ -120,6 +124,7 @@ class Core:
             return _refusal(refusal)
         if len(req.attachments) > 1:
             raise InvalidRequest(messages.IMAGE_TOO_MANY)
+        req = await apply_preset(self.store, req)  # the named preset (or the member's default), combined
         request = VideoRequest.build(
             req.prompt, duration=req.duration, resolution=req.resolution, prompt_optimizer=req.prompt_optimizer,
             fast_pretreatment=req.fast_pretreatment, has_image=bool(req.attachments),

@@ -1,4 +1,4 @@
-"""Parse `/video` text (`a cat --duration 10 --resolution 1080P --no-optimizer --fast`)."""
+"""Parse `/video` text (`a cat --duration 10 --resolution 1080P --no-optimizer --fast --preset noir`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from bot import messages
 from bot.contract import InvalidRequest
 
 _FLAGS_WITH_VALUE = {"--duration": "duration", "-d": "duration", "--resolution": "resolution", "-r": "resolution",
-                     "--image": "image"}
+                     "--image": "image", "--preset": "preset"}
 _SWITCHES = {
     "--no-optimizer": ("prompt_optimizer", False),
     "--no-prompt-optimizer": ("prompt_optimizer", False),
@@ -28,6 +28,7 @@ class VideoArgs:
     prompt_optimizer: bool | None = None
     fast_pretreatment: bool | None = None
     image: str | None = None
+    preset: str | None = None  # `--preset NAME` (bot/presets.py)
 
 
 def parse_video_args(text: str) -> VideoArgs:

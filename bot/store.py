@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.jobs import Job, JobStatus
+from bot.presets import PresetStore
 
 
 class StoreUnavailable(Exception):
@@ -112,8 +113,8 @@ class WebLogin:
     is_admin: bool = False
 
 
-class Store(Protocol):
-    """Jobs, their leases, the quota ledger, the provider's shared budget and admin controls."""
+class Store(PresetStore, Protocol):
+    """Jobs, their leases, the quota ledger, the provider's shared budget, admin controls and presets."""
 
     # -- jobs
     async def create_job(self, job: Job, *, day: str, user_limit: int, workspace_limit: int,

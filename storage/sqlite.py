@@ -1,8 +1,8 @@
 """The SQLite store: one aiosqlite connection and its write lock, with the queries mixed in by subject.
 
 Jobs (storage.jobs), quota (storage.quota), the fair line (storage.queue), metrics (storage.reports),
-schema and backup (storage.schema), admin controls (storage.admin) and workspace budgets
-(storage.workspace_budget).
+schema and backup (storage.schema), admin controls (storage.admin), workspace budgets
+(storage.workspace_budget) and presets (storage.presets).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from storage.inbox import InboxQueries
 from storage.jobs import JobQueries
 from storage.leases import LeaseQueries
 from storage.platform_budget import PlatformBudgetQueries
+from storage.presets import PresetQueries
 from storage.queue import QueueQueries
 from storage.quota import QuotaQueries
 from storage.reports import ReportQueries
@@ -38,7 +39,7 @@ BUSY_TIMEOUT_MS = 30_000
 
 class SQLiteStore(JobQueries, LeaseQueries, PlatformBudgetQueries, FrameQueries, InboxQueries, QuotaQueries,
                   QueueQueries, ReportQueries, SchemaQueries, AdminQueries, WebQueries, WorkspaceBudgetQueries,
-                  ChainQueries):
+                  ChainQueries, PresetQueries):
     """Persistence for jobs and quotas on one aiosqlite connection."""
 
     def __init__(self, db: aiosqlite.Connection, clock: Any = time.time) -> None:

@@ -16,6 +16,7 @@ import pytest
 from bot.__main__ import main
 from bot.contract import FirstFrame, VideoRequest
 from bot.jobs import Job, JobStatus
+from bot.presets import Preset
 from bot.store import InboxItem
 from storage import open_store
 from storage.copy import TABLES
@@ -24,7 +25,8 @@ from tests.postgres import PASSWORD, PASSWORD_USER
 DAY = "2027-03-04"
 ORDER = {"jobs": "id", "workspace_locales": "platform, workspace_id", "quota_limits": "platform, workspace_id, user_id",
          "blocked_users": "platform, workspace_id, user_id", "allowed_channels": "platform, workspace_id, channel_id",
-         "frames": "name", "inbox": "key", "workspace_budgets": "platform, workspace_id"}
+         "frames": "name", "inbox": "key", "workspace_budgets": "platform, workspace_id",
+         "presets": "platform, workspace_id, owner, name", "preset_defaults": "platform, workspace_id, user_id"}
 LEASED = ("lease_owner", "lease_until")  # cleared by a copy: nobody holds anything in the new database
 PAIRS = [("discord", "G1", "u1"), ("discord", "G1", "u2"), ("slack", "T1", "U7")]
 
@@ -98,6 +100,10 @@ async def seed(url: str) -> None:
         await store.set_channel_allowed("slack", "T1", "C-video", True, set_by="slack:A")
         await store.set_channel_allowed("discord", "G1", "c-x", True, set_by="discord:admin1")
         await store.set_workspace_budget("discord", "G1", 12.5, set_by="discord:admin1")
+        await store.save_preset(Preset("discord", "G1", "u1", "noir", "{prompt}, film noir", duration=10,
+                                       prompt_optimizer=False, created_by="discord:u1", created_at=1_800_000_000.5),
+                                max_per_scope=25)
+        await store.set_default_preset("discord", "G1", "u1", "noir")
     finally:
         await store.close()
 
@@ -142,6 +148,8 @@ async def compare_stores(sqlite_url: str, pg_url: str) -> None:
             assert await b.allowed_channels(platform, ws) == await a.allowed_channels(platform, ws)
             assert await b.admin_log(platform, ws) == await a.admin_log(platform, ws)
             assert await b.workspace_budget(platform, ws, day=DAY) == await a.workspace_budget(platform, ws, day=DAY)
+            assert await b.presets(platform, ws, user) == await a.presets(platform, ws, user)
+            assert await b.default_preset(platform, ws, user) == await a.default_preset(platform, ws, user)
             for limits in [(100, 100), (3, 5)]:
                 assert (await b.usage(platform, ws, user, day=DAY, user_limit=limits[0], workspace_limit=limits[1])
                         == await a.usage(platform, ws, user, day=DAY, user_limit=limits[0], workspace_limit=limits[1]))
@@ -164,6 +172,7 @@ def test_copy_sqlite_into_postgres(env: Path, pg_url: str, capsys: pytest.Captur
     assert ", ".join(f"{len(before[t])} {t}" for t in TABLES) + "." in out
     assert len(before["jobs"]) == 6 and len(before["admin_log"]) == 8 and len(before["frames"]) == 1
     assert len(before["workspace_budgets"]) == 1
+    assert len(before["presets"]) == len(before["preset_defaults"]) == 1
 
     copied = asyncio.run(snapshot(pg_url))
     assert asyncio.run(snapshot(sqlite_url)) == before  # the source is only read

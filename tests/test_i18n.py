@@ -33,6 +33,7 @@ ALLOWED = {
     "fast", "image", "out", "mp4", "USD", "zh", "CN", "budget", "off", "cancel",
 }
 ALLOWED |= {"EXTEND_MAX_CLIPS", "extend"}  # Remix and Extend
+ALLOWED |= {"preset", "save", "list", "use", "delete", "workspace", "NAME", "TEXT", "PROMPT", "noir"}  # presets
 
 
 def _extracted() -> dict[str, str | tuple[str, str]]:

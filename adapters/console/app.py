@@ -6,8 +6,10 @@ import asyncio
 from typing import TextIO
 
 from adapters.console.translate import render_reply, to_request
+from bot.commands import Reply
+from bot.contract import InvalidRequest
 from bot.core import Core
-from bot.i18n import from_environment, render
+from bot.i18n import from_environment, render, said
 from bot.ports import MessageRef, StatusPlace, StatusView
 
 
@@ -37,7 +39,11 @@ async def chat(core: Core, lines: TextIO, out: TextIO, *, user: str, prompt: boo
         line = await asyncio.to_thread(lines.readline)
         if not line:
             return started
-        req = to_request(line, user_id=user, locale=locale)
+        try:
+            req = to_request(line, user_id=user, locale=locale)
+        except InvalidRequest as exc:  # an unknown option, say: refused in plain words, like the core's refusals
+            print(render_reply(Reply(said(exc), ok=False), locale), file=out, flush=True)
+            continue
         if req is None:
             continue
         reply = await core.handle(req, TerminalStatus())

@@ -11,11 +11,12 @@ from bot.i18n import render
 from bot.messages import render_refs
 from bot.parsing import parse_video_args
 from bot.ports import AttachmentRef, StatusView
+from bot.preset_parsing import as_video_text, preset_request
 
 PLATFORM = "console"
 WORKSPACE = "local"
 _ALIASES = {"video": "video", "quota": "quota", "status": "status", "history": "history", "help": "help",
-            "admin": "admin", "cancel": "cancel", "remix": "remix", "extend": "extend"}
+            "admin": "admin", "cancel": "cancel", "remix": "remix", "extend": "extend", "preset": "preset"}
 
 
 def to_request(line: str, *, user_id: str, channel_id: str = "terminal", locale: str | None = None
@@ -28,6 +29,11 @@ def to_request(line: str, *, user_id: str, channel_id: str = "terminal", locale:
     command = _ALIASES.get(head.lstrip("/").lower(), "unknown") if head.startswith("/") else "unknown"
     base = {"platform": PLATFORM, "workspace_id": WORKSPACE, "channel_id": channel_id, "user_id": user_id,
             "user_name": user_id, "locale": locale}
+    if command == "preset" and (video := as_video_text(rest)) is not None:
+        command, rest = "video", video  # `/preset use NAME PROMPT` is `/video --preset NAME PROMPT`
+    if command == "preset":
+        # The console is the operator's own terminal: it may keep the `local` workspace's presets too.
+        return preset_request(rest, is_admin=True, **base)
     if command == "video":
         args = parse_video_args(rest)
         attachments = ()
@@ -43,6 +49,7 @@ def to_request(line: str, *, user_id: str, channel_id: str = "terminal", locale:
             prompt_optimizer=args.prompt_optimizer,
             fast_pretreatment=args.fast_pretreatment,
             attachments=attachments,
+            preset=args.preset,
             **base,
         )
     if command == "admin":

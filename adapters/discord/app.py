@@ -19,6 +19,7 @@ from adapters.discord.chains import CHAIN_ITEMS
 from adapters.discord.inbox import RawInteractions, rebuild
 from adapters.discord.locale import CatalogTranslator
 from adapters.discord.port import DiscordPort, RegenerateButton
+from adapters.discord.presets import preset_names, register_presets
 from bot import messages
 from bot.commands import CommandRequest, request_from_json, request_to_json
 from bot.config import Settings
@@ -159,7 +160,8 @@ class DiscordAdapter:
                                image="A PNG, JPEG or WebP picture to use as the first frame",
                                duration="6 or 10 seconds", resolution="768P, or 1080P (6 s only)",
                                prompt_optimizer="Let the model polish your prompt (default on)",
-                               fast_pretreatment="Shorter prompt optimisation (default off)")
+                               fast_pretreatment="Shorter prompt optimisation (default off)",
+                               preset="A preset to apply (your own, or this server's)")
         @app_commands.choices(duration=[app_commands.Choice(name="6 seconds", value=6),
                                         app_commands.Choice(name="10 seconds", value=10)],
                               resolution=[app_commands.Choice(name="768P", value="768P"),
@@ -167,13 +169,16 @@ class DiscordAdapter:
         async def video(interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 2000] | None = None,
                         image: discord.Attachment | None = None, duration: app_commands.Choice[int] | None = None,
                         resolution: app_commands.Choice[str] | None = None, prompt_optimizer: bool | None = None,
-                        fast_pretreatment: bool | None = None) -> None:
+                        fast_pretreatment: bool | None = None, preset: app_commands.Range[str, 1, 40] | None = None
+                        ) -> None:
             data = interaction.data or {}
             req = t.video_request(data, **self._who(interaction), upload_limit=interaction.filesize_limit,  # type: ignore[arg-type]
                                   permissions=interaction.permissions.value)
             await self.start_video(interaction, req)
 
+        video.autocomplete("preset")(preset_names(self))
         register_cancel(self, tree)
+        register_presets(self, tree)
 
         @tree.command(name="video-quota", description="Your video credits today")
         async def quota(interaction: discord.Interaction) -> None:

@@ -73,7 +73,7 @@ def video_request(data: dict[str, Any], *, guild_id: str, channel_id: str, user_
         command="video", prompt=opts.get("prompt"), duration=opts.get("duration"), resolution=opts.get("resolution"),
         prompt_optimizer=opts.get("prompt_optimizer"), fast_pretreatment=opts.get("fast_pretreatment"),
         attachments=(attachment(image),) if isinstance(image, dict) else (), upload_limit=upload_limit,
-        is_admin=is_admin(permissions), locale=locale, server_locale=server_locale,
+        is_admin=is_admin(permissions), locale=locale, server_locale=server_locale, preset=opts.get("preset"),
     )
 
 

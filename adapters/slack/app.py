@@ -181,7 +181,7 @@ class SlackAdapter:
                 except SlackApiError:
                     # A trigger lives 3 s: replayed after a restart, it is gone.
                     await tell(render(messages.FORM_EXPIRED, locale))
-            elif req.command in ("admin", "cancel"):
+            elif req.command in ("admin", "cancel", "preset"):
                 # Checked here, on the server side, from Slack's own roles: never trusted from the request.
                 admin = dataclasses.replace(req, is_admin=await self._is_admin(req.user_id),
                                             locale=await self.locales.of(req.user_id))

@@ -15,6 +15,7 @@ from bot.i18n import render
 from bot.messages import render_refs
 from bot.parsing import parse_video_args
 from bot.ports import AttachmentRef, StatusView
+from bot.preset_parsing import as_video_text, preset_request
 
 PLATFORM = "slack"
 MODAL_ID = "hailuo_video_modal"
@@ -60,6 +61,10 @@ def slash_request(body: dict[str, Any]) -> CommandRequest | None:
     if head.lower() == "admin":
         return CommandRequest(command="admin", args=admin_args(rest), **base)
     text = unescape(text)
+    if head.lower() == "preset":  # `preset use NAME PROMPT` is `--preset NAME PROMPT`
+        rest = text.partition(" ")[2]
+        video = as_video_text(rest)
+        return _video(video, base, ()) if video is not None else preset_request(rest, **base)
     if head.lower() in SUBCOMMANDS:
         command = SUBCOMMANDS[head.lower()]
         job_id = rest.strip() or None if command in ("status", "cancel") else None
@@ -200,8 +205,10 @@ def _video(text: str, base: dict[str, Any], files: tuple[AttachmentRef, ...]) ->
     args = parse_video_args(text)
     if args.image:
         raise InvalidRequest(NO_URLS)
-    # The contract needs nothing but the text: a slash command refused by it is answered in its acknowledgement.
-    VideoRequest.build(args.prompt, duration=args.duration, resolution=args.resolution, has_image=bool(files))
+    # The contract needs nothing but the text: a slash command refused by it is answered in its acknowledgement
+    # (with a preset named, the prompt may be empty: the preset's text is checked with it by the core).
+    VideoRequest.build(args.prompt, duration=args.duration, resolution=args.resolution,
+                       has_image=bool(files) or args.preset is not None)
     return CommandRequest(command="video", prompt=args.prompt, duration=args.duration, resolution=args.resolution,
                           prompt_optimizer=args.prompt_optimizer, fast_pretreatment=args.fast_pretreatment,
-                          attachments=files, **base)
+                          attachments=files, preset=args.preset, **base)

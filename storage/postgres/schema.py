@@ -22,7 +22,7 @@ _HAS_VERSION_TABLE = ("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE s
                       "AND tablename = 'schema_version')")
 TABLES = ("jobs", "job_events", "quota_ledger", "quota_limits", "blocked_users", "allowed_channels", "admin_log",
           "provider_budget", "provider_submits", "frames", "platform_budget", "final_status_owed",
-          "workspace_budgets")
+          "workspace_budgets", "presets", "preset_defaults")
 
 
 def migration_files() -> list[Traversable]:

@@ -7,7 +7,7 @@ connection pool built in, shared by every coroutine of the process without a loc
 
 Jobs (storage.postgres.jobs), quota (.quota), leases and the provider budget (.leases), the fair line
 and metrics (.queue), first frames (.frames), admin controls (.admin), workspace budgets (.workspace_budget),
-schema (.schema); connecting and its errors (.connect).
+presets (.presets), schema (.schema); connecting and its errors (.connect).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from storage.postgres.inbox import PgInboxQueries
 from storage.postgres.jobs import PgJobQueries
 from storage.postgres.leases import PgLeaseQueries
 from storage.postgres.platform_budget import PgPlatformBudgetQueries
+from storage.postgres.presets import PgPresetQueries
 from storage.postgres.queue import PgQueueQueries
 from storage.postgres.quota import PgQuotaQueries
 from storage.postgres.schema import PgSchemaQueries
@@ -37,7 +38,7 @@ __all__ = ["PostgresStore"]
 
 class PostgresStore(PgJobQueries, PgLeaseQueries, PgPlatformBudgetQueries, PgFrameQueries, PgInboxQueries,
                     PgQuotaQueries, PgQueueQueries, PgSchemaQueries, PgAdminQueries, PgWebQueries,
-                    PgWorkspaceBudgetQueries, PgChainQueries):
+                    PgWorkspaceBudgetQueries, PgChainQueries, PgPresetQueries):
     """Persistence for jobs and quotas on a pool of PostgreSQL connections."""
 
     def __init__(self, pool: asyncpg.Pool, url: str, clock: Any = time.time) -> None:
