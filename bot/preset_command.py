@@ -23,6 +23,7 @@ from bot.presets import MAX_PER_SCOPE, OFF, PLACEHOLDER, WORKSPACE, Preset, chec
 from bot.store import Store
 
 SHARED_WORDS = ("workspace", "shared", "--workspace", "--shared", "server")
+PREVIEW = 80  # characters of each preset's text in `list`
 
 
 class CoreParts(Protocol):
@@ -83,7 +84,7 @@ async def _list(core: CoreParts, req: CommandRequest, name: str | None, shared: 
             who = say.PRESET_SHADOWED if p.name in own else (say.PRESET_SHARED_DEFAULT if mine else say.PRESET_SHARED)
         else:
             who = say.PRESET_YOURS_DEFAULT if mine else say.PRESET_YOURS
-        text = p.text if len(p.text) <= 120 else p.text[:119] + "…"
+        text = p.text if len(p.text) <= PREVIEW else p.text[:PREVIEW - 1] + "…"  # a list that fits a message
         words = settings_of(p)
         line = say.PRESET_LINE_SETTINGS.format(name=p.name, who=who, text=text, settings=i18n.join(", ", words)) \
             if words else say.PRESET_LINE.format(name=p.name, who=who, text=text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from pathlib import Path
 
@@ -68,18 +69,23 @@ async def test_a_preset_saved_listed_applied_and_deleted(tmp_path: Path, slack_f
         assert (await newest_job(bot, 3)).request.prompt == "a boat, film noir, rain"
         await bot.slash("a plain boat --preset off")  # left out of one request
         assert (await newest_job(bot, 4)).request.prompt == "a plain boat"
+        parent = fake._post("C1", text="look at this")  # a mention, in a conversation, uses it too
+        await bot.event({"type": "app_mention", "user": "U1", "channel": "C1", "ts": "1700000001.000001",
+                         "thread_ts": parent["ts"], "text": "<@UBOT> a mentioned boat"})
+        mentioned = await newest_job(bot, 5)
+        assert (mentioned.request.prompt, mentioned.request.duration) == ("a mentioned boat, film noir, rain", 10)
         assert await answer(bot, fake, "preset use off") == say.PRESET_DEFAULT_OFF
         await bot.slash("a second boat")
-        assert (await newest_job(bot, 5)).request.prompt == "a second boat"
+        assert (await newest_job(bot, 6)).request.prompt == "a second boat"
         await answer(bot, fake, "preset save other film noir, rain")
         assert await answer(bot, fake, "preset use other") == say.PRESET_DEFAULT_SET.format(name="other")
         await bot.slash("a third boat")  # no {prompt}: the text goes after the prompt, with a comma
-        assert (await newest_job(bot, 6)).request.prompt == "a third boat, film noir, rain"
+        assert (await newest_job(bot, 7)).request.prompt == "a third boat, film noir, rain"
 
         assert await answer(bot, fake, "preset delete noir") == say.PRESET_DELETED_OWN.format(name="noir")
         assert await answer(bot, fake, "--preset noir a cat") == say.PRESET_UNKNOWN.format(name="noir")
         assert [p.name for p in await bot.rt.store.presets("slack", "T1", "U1")] == ["other"]
-        assert len(await bot.jobs()) == 6
+        assert len(await bot.jobs()) == 7
 
 
 async def test_an_over_length_preset_prompt_is_refused_and_not_charged(tmp_path: Path, slack_fake: FakeSlack) -> None:
@@ -95,7 +101,9 @@ async def test_an_over_length_preset_prompt_is_refused_and_not_charged(tmp_path:
         assert "1,990 characters" in refused and "text 35, 2,027 together" in refused  # both lengths, named
         assert await bot.jobs() == [] and "chat.postMessage" not in fake.methods()
         usage = await bot.rt.store.usage("slack", "T1", "U1", day=utc_day(time.time()), **DAY_LIMITS)
-        assert (usage.user_used, usage.user_held) == (0, 0)  # nothing reserved, nothing in the ledger
+        assert (usage.user_used, usage.user_held) == (0, 0)  # nothing reserved
+        with sqlite3.connect(bot.settings.database_path) as db:
+            assert db.execute("SELECT count(*) FROM quota_ledger").fetchone() == (0,)  # nothing in the ledger
         # The same prompt without the preset is within the limit, and goes through.
         await bot.slash(prompt)
         job = await newest_job(bot, 1)
