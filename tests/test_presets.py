@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from adapters.console.app import chat
-from bot.commands import CommandRequest
+from bot.commands import CommandRequest, request_from_json, request_to_json
 from bot.contract import InvalidRequest
 from bot.core import Core
 from bot.messages import presets as say
@@ -87,3 +87,12 @@ async def test_console_preset_save_list_use_and_delete(tmp_path: Path) -> None:
         assert said.rstrip().endswith(say.PRESET_UNKNOWN.format(name="noir"))
     finally:
         await store.close()
+
+
+def test_the_preset_named_survives_the_inbox_and_older_records_load() -> None:
+    # A recorded /video is replayed from its JSON by whichever process takes it over: the preset goes with it.
+    req = CommandRequest(platform="discord", workspace_id="G1", channel_id="c", user_id="u", command="video",
+                         prompt="a cat", preset="noir")
+    assert request_from_json(request_to_json(req)) == req
+    older = {k: v for k, v in request_to_json(req).items() if k != "preset"}  # recorded before presets existed
+    assert request_from_json(older).preset is None
