@@ -21,6 +21,7 @@ from bot.contract import InvalidRequest, VideoRequest
 from bot.days import human_duration, seconds_until_reset, utc_day
 from bot.frames import frame_here, keep_frame
 from bot.images import MAX_IMAGE_BYTES, check_first_frame
+from bot.job_history import JobHistory
 from bot.jobs import Job
 from bot.policy import access_refusal, blocked_term
 from bot.ports import CannotPost, ChatPort, StatusOpener, StatusPlace, ThreadRef
@@ -52,8 +53,10 @@ class Core:
         clock: Callable[[], float] = time.time,
         budget: PlatformBudget | None = None,
         providers: ProviderSet | None = None,
+        history: JobHistory | None = None,
     ) -> None:
         self.providers = providers  # to fetch a clip again that another machine delivered (bot.delivered_files.py)
+        self.history = history  # how long recent jobs of each kind took: the first status shows the time left
         self.budget = budget  # the platforms' shared rate budget: the first status message is urgent
         self.settings = settings
         self.store = store
@@ -186,7 +189,10 @@ class Core:
         log.info("job %s accepted: %s %s user=%s cost=%d", job.id, request.mode, request.resolution,
                  req.user_id, job.cost)
         usage = await self.answers.usage(req.platform, req.workspace_id, req.user_id)
-        view = status_view(job, now, credits_left=usage.user_left, position=await self.store.queue_position(job))
+        if self.history is not None:
+            await self.history.fresh()
+        view = status_view(job, now, credits_left=usage.user_left, position=await self.store.queue_position(job),
+                           time_left=None if self.history is None else self.history.time_left(job, now))
         reply = Reply(messages.ACCEPTED.format(cost=job.cost, left=usage.user_left), job_id=job.id, view=view)
         if opener is None:
             self.wake()

@@ -118,6 +118,7 @@ class Job:
     chain_parent: str | None = None  # Extend: the clip this one continues from its last frame
     chain_root: str | None = None  # the first clip of its chain (None: nothing was continued to make it)
     chain_index: int = 1  # the clip's place in its chain, 1 for the first
+    submitted_at: float | None = None  # when the provider took it (its task id came back): time there
 
     def advance(self, new: JobStatus, **changes: object) -> Job:
         """Return this job in `new` status, or raise IllegalTransition."""

@@ -11,6 +11,7 @@ from bot.budget import PlatformBudget
 from bot.config import Settings
 from bot.days import utc_day
 from bot.i18n import render
+from bot.job_history import JobHistory
 from bot.jobs import Job, JobStatus
 from bot.ports import ChatPort, MessageRef
 from bot.providers.base import Fault, ProviderError
@@ -36,6 +37,7 @@ class Notices:
         wake: Callable[[], None],
         budget: PlatformBudget | None = None,
         edits: StatusEdits | None = None,
+        history: JobHistory | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -45,6 +47,7 @@ class Notices:
         self._last_edit: dict[str, float] = {}
         self.budget = budget  # the platforms' shared rate budget (None: ports are not limited)
         self.edits = edits  # where a rate-limited platform's status edits wait their turn
+        self.history = history  # how long jobs of each kind take: the status message's time left
 
     async def show(
         self, job: Job, *, force: bool = False, only_if_pending: bool = False, position: int | None = None
@@ -69,7 +72,8 @@ class Notices:
         )
         if job.status is JobStatus.QUEUED and position is None:
             position = await self.store.queue_position(job)
-        view = status_view(job, now, credits_left=usage.user_left, position=position)
+        left = None if self.history is None else self.history.time_left(job, now)
+        view = status_view(job, now, credits_left=usage.user_left, position=position, time_left=left)
         ref = MessageRef(job.thread_id or job.channel_id, job.status_message_id)
         if self.edits is not None and self.edits.budget.rates(port, "edit", thread_of(job)):
             # Sent by the edits' own task, in order of importance and within the platform's limits; a final

@@ -17,6 +17,7 @@ from bot import messages
 from bot.budget import PlatformBudget
 from bot.config import Settings
 from bot.delivery import Delivery
+from bot.job_history import JobHistory
 from bot.jobs import AT_PROVIDER, IllegalTransition, Job, JobStatus
 from bot.metrics import Metrics
 from bot.notices import Notices
@@ -65,11 +66,13 @@ class Poller:
         self.budget = PlatformBudget(store, clock=clock, metrics=self.metrics)  # Slack's and Discord's limits
         self.edits = StatusEdits(self.budget, clock=clock, metrics=self.metrics, on_final=store.final_status_shown)
         self._owed_check_at = 0.0
+        # How long recent jobs of each kind took, shared through the database: for pacing and the time left.
+        self.history = JobHistory(store, model_of=self.providers.model_of, clock=clock)
         self.notices = Notices(settings, store, ports, clock=clock, wake=self.wake, budget=self.budget,
-                               edits=self.edits)
+                               edits=self.edits, history=self.history)
         self.steps = ProviderSteps(settings, store, self.providers, self.notices,
                                    rate_limited=submits_per_minute is not None, metrics=self.metrics, clock=clock,
-                                   rng=rng or random.Random(), wake=self.wake)
+                                   rng=rng or random.Random(), wake=self.wake, history=self.history)
         self.delivery = Delivery(store, self.providers, ports, self.notices, media_dir=Path(settings.media_dir),
                                  attempts=settings.delivery_attempts, metrics=self.metrics, clock=clock,
                                  budget=self.budget)

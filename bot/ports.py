@@ -8,6 +8,7 @@ from typing import Protocol
 
 from bot.i18n import SOURCE, join, render
 from bot.messages import settings_words
+from bot.messages.eta import time_left_text
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class StatusView:
     error: str | None = None
     locale: str = SOURCE  # the requester's language: labels and words are shown in it
     cancellable: bool = False  # the status message offers a Cancel button (the job can still be called off)
+    time_left_seconds: float | None = None  # likely still to go, from recent jobs of its kind (None: not shown)
+    time_left_once_started: bool = False  # the estimate counts from when the provider takes it (still in line)
 
     @property
     def settings(self) -> str:
@@ -67,6 +70,13 @@ class StatusView:
         return render(join(" · ", settings_words(self.duration, self.resolution, has_image=self.has_image,
                                                  prompt_optimizer=self.prompt_optimizer,
                                                  fast_pretreatment=self.fast_pretreatment)), self.locale)
+
+    @property
+    def time_left(self) -> str | None:
+        """`About 3 min left`, in the view's language; None when no estimate is shown."""
+        if self.time_left_seconds is None:
+            return None
+        return render(time_left_text(self.time_left_seconds, once_started=self.time_left_once_started), self.locale)
 
 
 @dataclass(frozen=True)

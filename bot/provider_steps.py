@@ -12,6 +12,7 @@ from bot import messages
 from bot.cancel import CancelSteps
 from bot.config import Settings
 from bot.frames import frame_here
+from bot.job_history import JobHistory
 from bot.jobs import Job, JobStatus, allowed
 from bot.metrics import Metrics
 from bot.notices import Notices, failure_reason
@@ -50,6 +51,7 @@ class ProviderSteps:
         clock: Callable[[], float],
         rng: random.Random,
         wake: Callable[[], None],
+        history: JobHistory,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -62,7 +64,8 @@ class ProviderSteps:
         self.wake = wake
         self.pushes = False  # set when the provider pushes status changes (MiniMax callbacks)
         self.cancels = CancelSteps(store, providers, notices)
-        # When to poll, learnt from how long recent jobs of each kind took (this process's own).
+        # When to poll, learnt from how long recent jobs of each kind took (shared by every process).
+        self.history = history
         self.plan = PollPlan(settings.poll_first_seconds, settings.poll_max_seconds,
                              jitter=lambda: rng.uniform(0.9, 1.1))
 
@@ -86,10 +89,8 @@ class ProviderSteps:
             await self.trouble(job, ProviderError(Fault.RETRY, type(exc).__name__), back_to=S.QUEUED)
             return
         now = self.clock()
-        self.plan.sent(job.id, kind_of(job), now)
-        job = await self.store.transition(
-            job, S.SUBMITTED, detail=task_id, task_id=task_id, attempts=0, next_poll_at=now + self.gap(job, 0, now)
-        )
+        job = await self.store.transition(job, S.SUBMITTED, detail=task_id, task_id=task_id, attempts=0,
+                                          submitted_at=now, next_poll_at=now + await self.gap(job, 0, 0.0))
         # A cancel that came while the call was on the wire is in the row now, so the job is due at once:
         # the next tick's poll step cancels the task at the provider (whichever process takes it).
         log.info("job %s submitted to %s as %s", job.id, job.provider, task_id)
@@ -136,10 +137,9 @@ class ProviderSteps:
         """Record what the provider said about a job (from a poll or a pushed callback)."""
         now = self.clock()
         polls = job.polls + 1
-        if state.status is TaskStatus.SUCCESS:  # learn how long jobs of this kind take
-            self.plan.done(job.id, now, last_gap=max(0.0, now - job.updated_at))
-        elif state.status is TaskStatus.FAIL:
-            self.plan.forget(job.id)
+        if state.status is TaskStatus.SUCCESS and job.submitted_at is not None:
+            # Learnt for every process: it finished, on average, half the last gap before this poll saw it.
+            await self.history.record(job, now - job.submitted_at - max(0.0, now - job.updated_at) / 2)
         if state.status is TaskStatus.SUCCESS:
             job = await self.store.transition(
                 job, S.SUCCEEDED, video_url=state.video_url, polls=polls, attempts=0, next_poll_at=now
@@ -155,7 +155,8 @@ class ProviderSteps:
             await self.notices.fail(job, failure_reason(state.error), polls=polls)
         else:
             new = _PROVIDER_STATES[state.status]
-            changes = {"polls": polls, "attempts": 0, "next_poll_at": now + self.gap(job, polls, now),
+            elapsed = None if job.submitted_at is None else now - job.submitted_at
+            changes = {"polls": polls, "attempts": 0, "next_poll_at": now + await self.gap(job, polls, elapsed),
                        "provider_place": state.queue_position}
             if new != job.status and allowed(job.status, new):
                 job = await self.store.transition(job, new, **changes)
@@ -200,9 +201,12 @@ class ProviderSteps:
         else:
             await self.store.update(job, **changes)
 
-    def gap(self, job: Job, polls: int, now: float) -> float:
+    async def gap(self, job: Job, polls: int, elapsed: float | None) -> float:
         """Seconds until a job's next poll: when jobs of its kind are likely done (pushes: the slow fallback)."""
-        return self.interval(polls) if self.pushes else self.plan.gap(job.id, polls, now)
+        if self.pushes:
+            return self.interval(polls)
+        await self.history.fresh()  # a query only when the copy is stale
+        return self.plan.gap(self.history.took(job), elapsed, polls)
 
     def interval(self, polls: int) -> float:
         """Seconds until the next poll of a job polled `polls` times: growing, capped, jittered."""
@@ -215,8 +219,3 @@ class ProviderSteps:
     def backoff(self, attempts: int) -> float:
         """Seconds to wait after `attempts` transient errors in a row."""
         return min(300.0, 5.0 * (2**attempts)) * self.rng.uniform(0.8, 1.2)
-
-
-def kind_of(job: Job) -> str:
-    """Jobs that take about as long as each other: the same provider, resolution and duration."""
-    return f"{job.provider}:{job.request.resolution}:{job.request.duration}"

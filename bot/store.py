@@ -243,6 +243,11 @@ class Store(PresetStore, Protocol):
         """Credits and dollars per day, user and workspace."""
     async def snapshot(self) -> dict[str, object]:
         """Counts for metrics."""
+    # -- how long jobs take (bot/job_history.py)
+    async def record_job_time(self, job_id: str, kind: str, seconds: float, finished_at: float) -> None:
+        """Keep how long a job of `kind` took at the provider (once per job; the oldest of the kind pruned)."""
+    async def recent_job_times(self, limit: int) -> dict[str, list[float]]:
+        """The latest `limit` durations of every kind, newest first."""
     # -- the web page
     async def gallery(self, platform: str, workspace_id: str, *, user_id: str | None = None, text: str | None = None,
                       limit: int = 20, offset: int = 0) -> list[Job]:

@@ -7,8 +7,9 @@ from bot.jobs import CANCELLABLE, Job, JobStatus
 from bot.ports import StatusView, ThreadRef, VideoPost
 
 
-def status_view(job: Job, now: float, *, credits_left: int | None = None, position: int | None = None) -> StatusView:
-    """The status message's content for `job` at time `now`."""
+def status_view(job: Job, now: float, *, credits_left: int | None = None, position: int | None = None,
+                time_left: float | None = None) -> StatusView:
+    """The status message's content for `job` at time `now` (`time_left`: bot.job_history's estimate)."""
     req = job.request
     end = job.updated_at if job.status.terminal else now
     return StatusView(
@@ -31,6 +32,8 @@ def status_view(job: Job, now: float, *, credits_left: int | None = None, positi
         error=i18n.render(job.error, job.locale) if job.error else job.error,
         locale=job.locale or i18n.SOURCE,
         cancellable=job.status in CANCELLABLE and job.cancel_requested_at is None,
+        time_left_seconds=None if job.status.terminal or job.cancel_requested_at is not None else time_left,
+        time_left_once_started=job.status in (JobStatus.QUEUED, JobStatus.SUBMITTING),
     )
 
 

@@ -22,12 +22,12 @@ from storage.sqlite import SQLiteStore
 
 # In the order they are written: job_events refers to jobs.
 TABLES = ("jobs", "job_events", "quota_ledger", "quota_limits", "blocked_users", "allowed_channels", "admin_log",
-          "frames", "workspace_locales", "workspace_budgets", "presets", "preset_defaults", "inbox")
+          "frames", "workspace_locales", "workspace_budgets", "presets", "preset_defaults", "job_times", "inbox")
 _ORDER = {"jobs": "created_at, id", "quota_limits": "platform, workspace_id, user_id",
           "blocked_users": "platform, workspace_id, user_id", "allowed_channels": "platform, workspace_id, channel_id",
           "frames": "name", "inbox": "received_at, key", "workspace_locales": "platform, workspace_id",
           "workspace_budgets": "platform, workspace_id", "presets": "platform, workspace_id, owner, name",
-          "preset_defaults": "platform, workspace_id, user_id"}
+          "preset_defaults": "platform, workspace_id, user_id", "job_times": "finished_at, job_id"}
 IDENTITY = ("job_events", "quota_ledger", "admin_log")  # their `id` is an identity column on PostgreSQL
 _CLEARED = {"lease_owner": None, "lease_until": 0.0}  # jobs, inbox: nobody holds anything in the new database
 BATCH = 500

@@ -21,6 +21,7 @@ from storage.admin import AdminQueries
 from storage.chains import ChainQueries
 from storage.frames import FrameQueries
 from storage.inbox import InboxQueries
+from storage.job_times import JobTimeQueries
 from storage.jobs import JobQueries
 from storage.leases import LeaseQueries
 from storage.platform_budget import PlatformBudgetQueries
@@ -39,7 +40,7 @@ BUSY_TIMEOUT_MS = 30_000
 
 class SQLiteStore(JobQueries, LeaseQueries, PlatformBudgetQueries, FrameQueries, InboxQueries, QuotaQueries,
                   QueueQueries, ReportQueries, SchemaQueries, AdminQueries, WebQueries, WorkspaceBudgetQueries,
-                  ChainQueries, PresetQueries):
+                  ChainQueries, PresetQueries, JobTimeQueries):
     """Persistence for jobs and quotas on one aiosqlite connection."""
 
     def __init__(self, db: aiosqlite.Connection, clock: Any = time.time) -> None:

@@ -80,10 +80,12 @@ def render_reply(reply: Reply, locale: str | None = None) -> str:
 
 
 def render_status(view: StatusView) -> str:
-    """One progress line: job, status, elapsed time, and the place in the queue when waiting."""
+    """One progress line: job, status, elapsed time, the place in the queue when waiting, the time left."""
     parts = [f"[{view.job_id}] {view.status_label}", render(human_duration(view.elapsed_seconds), view.locale)]
     if view.queue_position:
         parts.append(render(messages.PLACE_IN_LINE.format(n=view.queue_position), view.locale))
+    if view.time_left:
+        parts.append(view.time_left)
     if view.error:
         parts.append(view.error)
     return " · ".join(parts)

@@ -11,6 +11,7 @@ from bot.commands import CommandRequest
 from bot.days import human_duration
 from bot.i18n import first_locale, render
 from bot.messages import render_refs
+from bot.messages.eta import LABEL_TIME_LEFT
 from bot.ports import AttachmentRef, StatusView
 
 PLATFORM = "discord"
@@ -141,6 +142,8 @@ def status_embed(view: StatusView) -> discord.Embed:
     embed.add_field(name=say(messages.LABEL_ELAPSED), value=say(human_duration(view.elapsed_seconds)))
     if view.queue_position:
         embed.add_field(name=say(messages.LABEL_PLACE), value=f"#{view.queue_position}")
+    if view.time_left:
+        embed.add_field(name=say(LABEL_TIME_LEFT), value=view.time_left)
     credits = f"{view.cost}" + (f" ({say(messages.LEFT_TODAY.format(n=view.credits_left))})"
                                 if view.credits_left is not None else "")
     embed.add_field(name=say(messages.LABEL_CREDITS), value=credits)

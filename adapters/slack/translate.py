@@ -160,6 +160,8 @@ def status_message(view: StatusView) -> tuple[str, list[dict[str, Any]]]:
     state = f"*{view.status_label}* · {say(human_duration(view.elapsed_seconds))}"
     if view.queue_position:
         state += f" · {say(messages.PLACE_IN_LINE.format(n=view.queue_position))}"
+    if view.time_left:
+        state += f" · {view.time_left}"
     if view.error:
         state += f"\n{view.error}"
     credits = say(_credits(view.cost)) + (

@@ -79,7 +79,7 @@ async def open_runtime(
         poller = Poller(settings, store, providers, ports, supervisor, clock=clock,
                         submits_per_minute=submits_per_minute(settings), metrics=metrics)
         core = Core(settings, store, provider_name=lambda: providers.name, ports=ports, wake=poller.wake,
-                    clock=clock, budget=poller.budget, providers=providers)
+                    clock=clock, budget=poller.budget, providers=providers, history=poller.history)
         inbox = Inbox(store, supervisor, owner=poller.owner, lease_seconds=settings.lease_seconds, clock=clock)
         inbox.start()
         try:

@@ -23,6 +23,7 @@ from storage.postgres.chains import PgChainQueries
 from storage.postgres.connect import CONNECT_TIMEOUT, explain, redact
 from storage.postgres.frames import PgFrameQueries
 from storage.postgres.inbox import PgInboxQueries
+from storage.postgres.job_times import PgJobTimeQueries
 from storage.postgres.jobs import PgJobQueries
 from storage.postgres.leases import PgLeaseQueries
 from storage.postgres.platform_budget import PgPlatformBudgetQueries
@@ -38,7 +39,7 @@ __all__ = ["PostgresStore"]
 
 class PostgresStore(PgJobQueries, PgLeaseQueries, PgPlatformBudgetQueries, PgFrameQueries, PgInboxQueries,
                     PgQuotaQueries, PgQueueQueries, PgSchemaQueries, PgAdminQueries, PgWebQueries,
-                    PgWorkspaceBudgetQueries, PgChainQueries, PgPresetQueries):
+                    PgWorkspaceBudgetQueries, PgChainQueries, PgPresetQueries, PgJobTimeQueries):
     """Persistence for jobs and quotas on a pool of PostgreSQL connections."""
 
     def __init__(self, pool: asyncpg.Pool, url: str, clock: Any = time.time) -> None:
