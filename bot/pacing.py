@@ -1,54 +1,141 @@
 """When to poll a job next: from how long recent jobs of the same kind took, else a growing interval.
 
 A poll is worth making when the job is likely to be done. Once a few jobs of a kind (provider, model,
-duration and resolution) have finished, a new one is polled once as it reaches the earliest time those
-took, then within the span they took at gaps that shrink where jobs are most likely to finish, then
-less and less often if it runs later than any of them. The durations come from the shared history
-(bot/job_history.py), so every process, and one just restarted, polls by the same experience.
+duration and resolution) have finished, the poll times of a new one are planned from their durations
+(bot/job_history.py, shared by every process): the first as the quickest 5% of them finish, then the
+fewest polls for which most jobs (COVER) are seen done within POLL_FIRST_SECONDS of finishing, no gap
+longer than POLL_MAX_SECONDS; a job running later than the plan backs off as usual. The plan is the
+exact optimum of that trade on a grid (a dynamic programme over poll times), computed once per kind
+each time its history changes.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
+import time
+from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable
 
 from bot.job_history import MIN_SAMPLES, quantile
 
-LOW_Q, HIGH_Q = 0.05, 0.95  # the span most jobs of a kind finish in
-PACE = 0.65  # polls against delay: about 5 s median delay with POLL_FIRST_SECONDS=5 on Hailuo-like spreads
+LOW_Q = 0.05  # the first poll: as the quickest 5% of recent jobs of the kind finish, never later
+COVER = 0.6  # the share of jobs to be seen done within POLL_FIRST_SECONDS of finishing
+STEPS = 5  # grid points per POLL_FIRST_SECONDS
+REPLAN_SECONDS = 30.0  # a kind's plan is made again this often (and as its history first fills up)
+
+
+def smooth_cdf(took: list[float], times: list[float]) -> list[float]:
+    """The share of jobs done by each of `times`: a log-normal kernel around each recent duration."""
+    logs = [math.log(max(t, 1e-6)) for t in took]
+    mean = sum(logs) / len(logs)
+    spread = math.sqrt(sum((x - mean) ** 2 for x in logs) / max(1, len(logs) - 1))
+    width = max(1e-3, 1.06 * spread * len(logs) ** -0.2)  # Silverman's rule
+    out = []
+    for t in times:
+        at = math.log(max(t, 1e-6))
+        out.append(sum(0.5 * math.erfc((x - at) / (width * math.sqrt(2))) for x in logs) / len(logs))
+    return out
+
+
+def plan(took: list[float], first: float, cap: float, cover: float = COVER) -> list[float]:
+    """Poll times after submission for a job of the kind that took `took` (sorted)."""
+    step = first / STEPS
+    n = math.ceil(took[-1] * 1.25 / step) + 1
+    done = smooth_cdf(took, [i * step for i in range(n)])
+    start = max(1, min(n - 1, int(quantile(took, LOW_Q) / step)))
+    within, longest = STEPS, max(STEPS, int(cap / step))
+
+    def solve(weight: float) -> tuple[list[int], float]:
+        # best[i]: the least (polls - weight * share seen in time) from a poll at grid point i onwards. The
+        # next poll j is within `within` of i (the share seen in time counts from i) or up to `longest`
+        # away (it counts from j - within): two sliding-window minima, so one pass over the grid.
+        best, after = [0.0] * n, [n - 1] * n
+        near_key = [0.0] * n  # best[j] - weight * done[j]
+        far_key = [0.0] * n  # best[j] - weight * (done[j] - done[j - within])
+        near: deque[int] = deque()
+        far: deque[int] = deque()
+
+        def push(window: deque[int], key: list[float], j: int) -> None:
+            while window and key[window[0]] >= key[j]:
+                window.popleft()
+            window.appendleft(j)
+
+        for i in range(n - 2, -1, -1):
+            j = i + 1
+            near_key[j] = best[j] - weight * done[j]
+            push(near, near_key, j)
+            while near[-1] > i + within - 1:
+                near.pop()
+            if (k := i + within) < n:
+                far_key[k] = best[k] - weight * (done[k] - done[k - within])
+                push(far, far_key, k)
+            while far and far[-1] > i + longest:
+                far.pop()
+            left = 1.0 - done[i]
+            if i == 0:  # the first poll: no later than the quickest LOW_Q finish
+                value, choice = min((left - weight * (done[j] - done[max(0, j - within)]) + best[j], j)
+                                    for j in range(1, start + 1))
+            else:
+                value, choice = left + weight * done[i] + near_key[near[-1]], near[-1]
+                if far and (v := left + far_key[far[-1]]) < value:
+                    value, choice = v, far[-1]
+            best[i], after[i] = value, choice
+        path, i, seen = [], 0, 0.0
+        while i < n - 1:
+            j = after[i]
+            seen += done[j] - done[max(i, j - within)]
+            path.append(j)
+            i = j
+        return path, seen
+
+    low, high = 0.0, 64.0
+    path, _ = solve(high)
+    for _ in range(9):  # the smallest weight that covers enough: the fewest polls
+        middle = (low + high) / 2
+        candidate, seen = solve(middle)
+        if seen >= cover:
+            high, path = middle, candidate
+        else:
+            low = middle
+    return [j * step for j in path]
 
 
 class PollPlan:
     """The poll schedule that recent durations of a job's kind suggest."""
 
-    def __init__(self, first: float, cap: float, jitter: Callable[[], float]) -> None:
+    def __init__(self, first: float, cap: float, jitter: Callable[[], float], cover: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.first = first  # the shortest gap between polls (POLL_FIRST_SECONDS)
         self.cap = cap  # the longest (POLL_MAX_SECONDS)
         self.jitter = jitter  # a factor near 1, so that jobs sent together are not polled together
+        self.cover = COVER if cover is None else cover
+        self.clock = clock
+        self._plans: dict[str, tuple[float, int, list[float]]] = {}  # kind -> (made at, from how many, times)
 
     def growing(self, polls: int) -> float:
         """The interval with nothing learnt: POLL_FIRST_SECONDS growing by half each poll, capped."""
         return min(self.cap, self.first * 1.5**polls) * self.jitter()
 
-    def gap(self, took: list[float], elapsed: float | None, polls: int) -> float:
+    def times(self, kind: str, took: list[float]) -> list[float]:
+        """The planned poll times for `kind`, whose recent durations are `took` (sorted); made now and then."""
+        made = self._plans.get(kind)
+        now = self.clock()
+        if made is None or now - made[0] >= REPLAN_SECONDS or len(took) >= 1.25 * made[1]:
+            made = self._plans[kind] = (now, len(took), plan(took, self.first, self.cap, self.cover))
+        return made[2]
+
+    def gap(self, kind: str, took: list[float], elapsed: float | None, polls: int) -> float:
         """Seconds until the next poll of a job `elapsed` seconds at the provider (None: not known).
 
         `took` is how long recent jobs of its kind took, sorted.
         """
         if elapsed is None or len(took) < MIN_SAMPLES:
             return self.growing(polls)
-        low, high = quantile(took, LOW_Q), quantile(took, HIGH_Q)
-        if elapsed < low - self.first:
-            return low - elapsed  # nothing to see before the earliest likely finish: one poll then
-        if elapsed > took[-1]:  # later than any recent job of its kind: back off as usual
-            late = (elapsed - took[-1]) / self.first
-            return min(self.cap, self.first * 1.5 ** min(late, 20.0)) * self.jitter()
-        # Within the span: polls closer together where jobs still running are likely to finish now
-        # (a small survival-to-density ratio), further apart where they are not (the gap that
-        # minimises delay for a given number of polls goes as its square root).
-        n, width = len(took), max(self.first / 2, (high - low) / 6)
-        survive = (n - bisect_right(took, elapsed) + 0.5) / (n + 1)
-        density = (bisect_right(took, elapsed + width) - bisect_left(took, elapsed - width) + 0.5) / (n * 2 * width)
-        gap = PACE * math.sqrt(self.first * survive / density)
-        return min(self.cap, max(0.4 * self.first, gap)) * self.jitter()
+        times = self.times(kind, took)
+        upcoming = bisect_right(times, elapsed + 0.2 * self.first)
+        if upcoming < len(times):  # jittered by a fraction of the shortest gap, never of a long first wait
+            return max(0.2 * self.first, times[upcoming] - elapsed + (self.jitter() - 1.0) * self.first)
+        # Later than planned for (later than nearly every recent job of its kind): back off as usual.
+        late = (elapsed - times[-1]) / self.first if times else 0.0
+        return min(self.cap, self.first * 1.5 ** min(late, 20.0)) * self.jitter()

@@ -67,7 +67,7 @@ class ProviderSteps:
         # When to poll, learnt from how long recent jobs of each kind took (shared by every process).
         self.history = history
         self.plan = PollPlan(settings.poll_first_seconds, settings.poll_max_seconds,
-                             jitter=lambda: rng.uniform(0.9, 1.1))
+                             jitter=lambda: rng.uniform(0.9, 1.1), clock=clock)
 
     async def submit(self, job: Job) -> None:
         """Send a job claimed for submission to the provider; record its task id the moment it comes back."""
@@ -206,7 +206,7 @@ class ProviderSteps:
         if self.pushes:
             return self.interval(polls)
         await self.history.fresh()  # a query only when the copy is stale
-        return self.plan.gap(self.history.took(job), elapsed, polls)
+        return self.plan.gap(self.history.kind(job), self.history.took(job), elapsed, polls)
 
     def interval(self, polls: int) -> float:
         """Seconds until the next poll of a job polled `polls` times: growing, capped, jittered."""

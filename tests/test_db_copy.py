@@ -26,7 +26,8 @@ DAY = "2027-03-04"
 ORDER = {"jobs": "id", "workspace_locales": "platform, workspace_id", "quota_limits": "platform, workspace_id, user_id",
          "blocked_users": "platform, workspace_id, user_id", "allowed_channels": "platform, workspace_id, channel_id",
          "frames": "name", "inbox": "key", "workspace_budgets": "platform, workspace_id",
-         "presets": "platform, workspace_id, owner, name", "preset_defaults": "platform, workspace_id, user_id"}
+         "presets": "platform, workspace_id, owner, name", "preset_defaults": "platform, workspace_id, user_id",
+         "job_times": "job_id"}
 LEASED = ("lease_owner", "lease_until")  # cleared by a copy: nobody holds anything in the new database
 PAIRS = [("discord", "G1", "u1"), ("discord", "G1", "u2"), ("slack", "T1", "U7")]
 
@@ -104,6 +105,7 @@ async def seed(url: str) -> None:
                                        prompt_optimizer=False, created_by="discord:u1", created_at=1_800_000_000.5),
                                 max_per_scope=25)
         await store.set_default_preset("discord", "G1", "u1", "noir")
+        await store.record_job_time("j-done", "minimax:MiniMax-Hailuo-2.3:768P:6", 151.25, finished_at=1_800_000_321.5)
     finally:
         await store.close()
 

@@ -1,26 +1,48 @@
-"""Polls come when a job is likely done: learnt from how long recent jobs of the same kind took."""
+"""Polls come when a job is likely done: planned from how long recent jobs of the same kind took."""
 
 from __future__ import annotations
+
+import itertools
+import math
+import random
 
 import pytest
 
 from bot.job_history import MIN_SAMPLES
-from bot.pacing import PollPlan
+from bot.pacing import COVER, PollPlan
 
 
 def test_without_enough_history_the_interval_grows_as_before() -> None:
     plan = PollPlan(5.0, 30.0, jitter=lambda: 1.0)
     few = [100.0] * (MIN_SAMPLES - 1)
-    assert [plan.gap(few, 0.0, polls) for polls in range(6)] == pytest.approx([5, 7.5, 11.25, 16.875, 25.3125, 30])
-    assert plan.gap(sorted([140.0] * 20), None, 0) == 5.0  # the job's time at the provider is not known
+    assert [plan.gap("k", few, 0.0, polls) for polls in range(6)] == pytest.approx([5, 7.5, 11.25, 16.875, 25.3125, 30])
+    assert plan.gap("k2", sorted([140.0] * 20), None, 0) == 5.0  # the job's time at the provider is not known
 
 
-def test_a_job_is_polled_when_jobs_of_its_kind_finish_most_often_where_they_finish_then_less() -> None:
+def test_the_plan_waits_for_the_quickest_polls_closely_where_most_finish_and_backs_off_after() -> None:
     plan = PollPlan(5.0, 30.0, jitter=lambda: 1.0)
     took = sorted([120 + n for n in range(0, 41, 2)] + [140] * 10)  # most jobs of this kind take 140 s
-    assert plan.gap(took, 0.0, 0) == pytest.approx(122.0)  # one poll as the quickest 5% finish, none before
-    early, busy = plan.gap(took, 123.0, 1), plan.gap(took, 140.0, 2)
-    assert busy < early  # further apart where few jobs of the kind finish, closer where many do
-    assert 2.0 <= busy < 5.0 < early
-    assert plan.gap(took, 180.0, 5) > plan.gap(took, 165.0, 4) > 5.0  # later than any: backing off
-    assert plan.gap(took, 4000.0, 9) == 30.0
+    assert plan.gap("k", took, 0.0, 0) == pytest.approx(122.0, abs=1.0)  # one poll as the quickest 5% finish
+    times = plan.times("k", took)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert max(gaps) <= 30.0 and min(gaps) >= 1.0
+    assert plan.gap("k", took, 138.0, 3) <= 5.0  # where most jobs of the kind finish: within POLL_FIRST_SECONDS
+    later, late = plan.gap("k", took, times[-1] + 20, 20), plan.gap("k", took, times[-1] + 5, 19)
+    assert later > late > 5.0  # later than any: backing off
+    assert plan.gap("k", took, 4000.0, 40) == 30.0
+    assert plan.times("k", list(took)) is times  # planned now and then, not once per poll
+
+
+def test_on_a_realistic_spread_most_jobs_are_seen_within_the_shortest_gap_with_far_fewer_polls() -> None:
+    rng = random.Random(3)
+    plan = PollPlan(5.0, 30.0, jitter=lambda: rng.uniform(0.9, 1.1))
+    took = sorted(150 * math.exp(rng.gauss(0, 0.2)) for _ in range(100))  # Hailuo-like: median 150 s, sigma 0.2
+    polls, seen = [], []
+    for _ in range(2000):
+        finish, at, n = 150 * math.exp(rng.gauss(0, 0.2)), 0.0, 0
+        while at < finish:
+            at, n = at + plan.gap("k", took, at, n), n + 1
+        polls.append(n)
+        seen.append(at - finish <= 5.0)
+    assert sum(seen) / len(seen) >= COVER - 0.05  # most seen done within 5 s of finishing...
+    assert sum(polls) / len(polls) < 150 / 5 / 4  # ...with under a quarter of the polls of one every 5 s
