@@ -198,6 +198,9 @@ async def _joined(core: Any, req: CommandRequest, job: Job, opener: StatusOpener
         await port.post_video(to, post)
     except DeliveryFailed as exc:
         return _refusal(words.JOINED_NOT_POSTED.format(reason=i18n.said(exc)))
+    except Exception as exc:  # the platform's rate limit, a network failure: nothing was charged, ask again
+        log.warning("job %s: the joined video could not be posted: %s", job.id, type(exc).__name__)
+        return _refusal(words.JOINED_POST_FAILED)
     return Reply(words.JOINED_POSTED.format(count=len(clips), seconds=seconds), ephemeral=True)
 
 

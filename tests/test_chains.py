@@ -175,3 +175,25 @@ def test_generate_extend_writes_the_next_clip(tmp_path: Path) -> None:
     refused = hailuo(tmp_path, "generate", "--extend", "nosuchjob", LOCAL_FPS="8")
     assert refused.returncode == 2 and messages.JOB_NOT_FOUND.format(job="nosuchjob") in refused.stderr
     assert len(ledger_rows(tmp_path)) == 4
+    with_image = hailuo(tmp_path, "generate", "--extend", job_id, "--image", str(clip), LOCAL_FPS="8")
+    assert with_image.returncode == 2 and words.EXTEND_NO_IMAGE in with_image.stderr
+    assert len(ledger_rows(tmp_path)) == 4
+
+
+async def test_a_clip_missing_here_is_fetched_again_from_its_provider_else_refused_uncharged(tmp_path: Path) -> None:
+    async with Console(tmp_path) as bot:
+        first = await bot.made("/video a tram in the rain")
+        Path(first.video_path).unlink()  # delivered by a process on another machine, say
+        second = await bot.made(f"/extend {first.id} it turns the corner")
+        assert Path(first.video_path).is_file()  # the provider's copy, fetched again into MEDIA_DIR
+        last = Image.open(io.BytesIO(last_frame_png(Path(first.video_path))))
+        assert mean_difference(first_frame(second.video_path), last) < 6
+        # Gone here and at the provider (its address expired, the file was pruned): a plain answer, nothing held.
+        Path(second.video_path).unlink()
+        for render in (tmp_path / "videos" / ".local-provider").glob(f"{second.task_id}.mp4"):
+            render.unlink()
+        reply = await bot.say(f"/extend {second.id} and stops")
+        assert not reply.ok and reply.text == words.CHAIN_FILE_GONE.format(job=second.id)
+        assert not (await bot.say(f"/extend {second.id} --joined")).ok
+        assert len(await bot.rt.store.history("console", ME, 50)) == 2
+        assert await bot.ledger(second.id) == ["reserve", "capture"]

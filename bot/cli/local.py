@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.delivery import folder_problem
 from bot.i18n import from_environment, render
 from bot.jobs import IllegalTransition, Job, JobStatus
+from bot.messages.chains import EXTEND_NO_IMAGE
 from bot.ports import AttachmentRef
 from bot.views import status_view
 
@@ -76,6 +77,9 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
     port = ConsolePort(sys.stderr, show_status=False)
     attachment = AttachmentRef(url=args.image, filename=Path(args.image).name, size=image_size) if args.image else None
     extend = getattr(args, "extend", None)  # `--extend JOB`: the next clip of that video's chain
+    if extend and args.image:
+        print(render(EXTEND_NO_IMAGE, locale), file=sys.stderr)
+        return 2
     req = CommandRequest(
         platform=PLATFORM, workspace_id=WORKSPACE, channel_id="generate", user_id=local_user(),
         user_name=local_user(), command="extend" if extend else "video", job_id=extend,
