@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 from pathlib import Path
 
 from PIL import Image
 
 from bot.messages import chains as words
+from bot.store import InboxItem
 from bot.video_files import duration_of, last_frame_png
 from tests.fakes.slack import FakeSlack
 from tests.test_chains import first_frame, mean_difference
@@ -130,3 +132,28 @@ async def test_extend_continues_from_the_last_frame_and_the_chain_is_joined(tmp_
         assert len(await bot.jobs()) == 2
         for job in (first, second):
             assert [k for k, _, _ in await bot.rt.store.ledger(job.id)] == ["reserve", "capture"]
+
+
+async def test_a_form_submission_taken_by_a_process_that_died_is_replayed_once(tmp_path: Path,
+                                                                             slack_fake: FakeSlack) -> None:
+    fake = slack_fake
+    async with Bot(tmp_path, fake, local_fps=8) as bot:
+        await bot.slash("a paper boat")
+        await bot.until_delivered()
+        (first,) = await bot.jobs()
+        view = await form_for(bot, fake, click(fake, first.id, "hailuo_extend"))
+        body = submission(view, prompt="it drifts away")
+        await bot.adapter.aclose()  # the process that acknowledged the submission "dies" before handling it
+        key = f"slack:trigger:{body['trigger_id']}"
+        await bot.rt.store.inbox_add([InboxItem(key, "slack", "chain_view", json.dumps(body), time.time())],
+                                     "dead-process", until=time.time() - 1)
+        await bot.adapter.start()  # a process serving Slack takes the orphan over
+        await bot.until_delivered(2)
+        assert bot.rt.inbox.replayed == 1
+        (second,) = [j for j in await bot.jobs() if j.id != first.id]
+        assert second.chain_parent == first.id and second.request.prompt == "it drifts away"
+        assert [k for k, _, _ in await bot.rt.store.ledger(second.id)] == ["reserve", "capture"]
+        # Slack sends the same submission again: its key is known (decided before the ack), so nothing is queued.
+        queued = bot.adapter.later.waiting
+        assert (await bot.interactive(body)).status_code == 200
+        assert bot.adapter.later.waiting == queued and len(await bot.jobs()) == 2
