@@ -9,6 +9,7 @@ from bot.commands import CommandRequest, Reply
 from bot.config import Settings
 from bot.days import human_duration, seconds_until_reset, utc_day
 from bot.jobs import Job
+from bot.safe_text import shown
 from bot.store import QuotaUsage, Store
 
 
@@ -52,8 +53,7 @@ class Answers:
         lines = (
             messages.HISTORY_LINE.format(
                 when=j.created_at, job=j.id, status=messages.STATUS_LABELS[j.status.value],
-                prompt=_short(j.request.prompt or messages.ANIMATED_IMAGE),
-                duration=j.request.duration, resolution=j.request.resolution,
+                prompt=_prompt(j), duration=j.request.duration, resolution=j.request.resolution,
             )
             for j in jobs
         )
@@ -84,9 +84,14 @@ def _status_line(j: Job, now: float) -> str:
     line = messages.STATUS_LINE.format(
         job=j.id, status=messages.STATUS_LABELS[j.status.value],
         elapsed=human_duration((j.updated_at if j.status.terminal else now) - j.created_at),
-        prompt=_short(j.request.prompt or messages.ANIMATED_IMAGE),
+        prompt=_prompt(j),
     )
     return i18n.join("", [line, " (", j.error, ")"]) if j.error else line
+
+
+def _prompt(j: Job) -> str:
+    """The job's prompt, shortened and marked as the member's own text (bot.safe_text), or "(animated image)"."""
+    return shown(_short(j.request.prompt)) if j.request.prompt else messages.ANIMATED_IMAGE
 
 
 def _short(text: str, limit: int = 80) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import i18n, messages
 from bot.jobs import CANCELLABLE, Job, JobStatus
 from bot.ports import StatusView, ThreadRef, VideoPost
+from bot.safe_text import neutral, shown
 
 
 def status_view(job: Job, now: float, *, credits_left: int | None = None, position: int | None = None,
@@ -15,7 +16,7 @@ def status_view(job: Job, now: float, *, credits_left: int | None = None, positi
     return StatusView(
         job_id=job.id,
         user_id=job.user_id,
-        prompt=req.prompt,
+        prompt=neutral(req.prompt),  # the member's text as shown: adapters escape it their own way
         duration=req.duration,
         resolution=req.resolution,
         prompt_optimizer=req.prompt_optimizer,
@@ -57,9 +58,10 @@ def _words(job: Job) -> list[str]:
 
 def video_post(job: Job, path: str, size: int) -> VideoPost:
     """The delivery of a finished job: file, caption mentioning the requester, upload limit."""
-    prompt = job.request.prompt or i18n.render(messages.ANIMATED_IMAGE, job.locale)
+    prompt = job.request.prompt
     if len(prompt) > 300:
         prompt = prompt[:297] + "..."
+    prompt = shown(prompt) if prompt else i18n.render(messages.ANIMATED_IMAGE, job.locale)
     # Adapters add the mention in their own syntax.
     caption = i18n.render(messages.VIDEO_CAPTION.format(prompt=prompt, settings=i18n.join(", ", _words(job))),
                           job.locale)

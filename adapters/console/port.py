@@ -13,6 +13,7 @@ from adapters.console.translate import PLATFORM, render_status
 from bot import messages
 from bot.contract import InvalidRequest
 from bot.ports import AttachmentRef, MessageRef, StatusView, ThreadRef, VideoPost
+from bot.safe_text import plain
 
 CHUNK = 64 * 1024
 
@@ -40,7 +41,8 @@ class ConsolePort:
         """Say where the video is (MEDIA_DIR); `generate` copies its own job's file to --out itself."""
         dest = Path(video.path)
         self.delivered[video.job_id] = dest
-        self._say(f"[{video.job_id}] {video.caption[0].upper()}{video.caption[1:]} -> {dest}")
+        caption = plain(video.caption)
+        self._say(f"[{video.job_id}] {caption[0].upper()}{caption[1:]} -> {dest}")
         return MessageRef(to.channel_id, str(dest))
 
     async def find_video(self, to: ThreadRef, job_id: str) -> MessageRef | None:

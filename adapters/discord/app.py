@@ -20,6 +20,7 @@ from adapters.discord.inbox import RawInteractions, rebuild
 from adapters.discord.locale import CatalogTranslator
 from adapters.discord.port import DiscordPort, RegenerateButton
 from adapters.discord.presets import preset_names, register_presets
+from adapters.discord.safe import NO_PINGS
 from bot import messages
 from bot.commands import CommandRequest, request_from_json, request_to_json
 from bot.config import Settings
@@ -124,7 +125,8 @@ class DiscordAdapter:
         if self.settings.discord_gateway_url != DEFAULT_GATEWAY:
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.discord_gateway_url)
         kind = HailuoClient if self.settings.discord_shard_count is None else ShardedHailuoClient
-        self.client = kind(self, guild_ready_timeout=0.5, chunk_guilds_at_startup=False)
+        # Every message, edit and follow-up carries allowed_mentions: nobody is pinged unless a post names them.
+        self.client = kind(self, guild_ready_timeout=0.5, chunk_guilds_at_startup=False, allowed_mentions=NO_PINGS)
         self.port = DiscordPort(self.client, self.settings.discord_api_base_url,
                                 upload_timeout=self.settings.upload_timeout_seconds,
                                 messages_per_second=self.settings.discord_messages_per_second)

@@ -15,6 +15,7 @@ import httpx
 from adapters.discord.cancel import status_buttons
 from adapters.discord.chains import add_chain_buttons
 from adapters.discord.reencode import reencode_to_fit
+from adapters.discord.safe import NO_PINGS, discord_text, only
 from adapters.discord.translate import PLATFORM, REGENERATE_ID, status_embed
 from adapters.fetch import fetch_capped
 from bot import messages
@@ -106,8 +107,8 @@ class DiscordPort:
         """Edit the status embed through the channel endpoint (works long after the interaction expired)."""
         channel_id, _, message_id = ref.message_id.partition(":")
         try:
-            await self._channel(channel_id).get_partial_message(int(message_id)).edit(embed=status_embed(view),
-                                                                                     view=status_buttons(view))
+            await self._channel(channel_id).get_partial_message(int(message_id)).edit(
+                embed=status_embed(view), view=status_buttons(view), allowed_mentions=NO_PINGS)
         except discord.RateLimited as exc:  # only past the client's max_ratelimit_timeout
             raise RateLimited(exc.retry_after, "discord") from exc
 
@@ -131,7 +132,7 @@ class DiscordPort:
         return await self._post_link(to, video, limit)
 
     async def _send_somewhere(self, to: ThreadRef, video: VideoPost, path: Path) -> MessageRef:
-        content = f"<@{video.user_id}> {video.caption}"
+        content = f"<@{video.user_id}> {discord_text(video.caption)}"  # the caption holds the member's prompt
         places = [p for p in (to.thread_id, to.channel_id) if p]
         for place in places:
             view = discord.ui.View(timeout=None)
@@ -142,7 +143,7 @@ class DiscordPort:
                 async with asyncio.timeout(self.upload_timeout):
                     message = await self._channel(place).send(
                         content, file=discord.File(path, filename=video.filename), view=view,
-                        allowed_mentions=discord.AllowedMentions(users=True, everyone=False, roles=False))
+                        allowed_mentions=only(video.user_id))
                 return MessageRef(place, str(message.id))
             except TimeoutError:
                 # Retried, not failed: the message may have landed anyway, and the retry looks for it first.
@@ -161,7 +162,7 @@ class DiscordPort:
                                        link=video.link), video.locale)
         for place in [p for p in (to.thread_id, to.channel_id) if p]:
             try:
-                message = await self._channel(place).send(text)
+                message = await self._channel(place).send(text, allowed_mentions=only(video.user_id))
                 return MessageRef(place, str(message.id))
             except (discord.NotFound, discord.Forbidden):
                 continue
@@ -183,8 +184,7 @@ class DiscordPort:
         """Tell the requester something in the thread (or the channel when the thread is gone)."""
         for place in [p for p in (to.thread_id, to.channel_id) if p]:
             try:
-                await self._channel(place).send(f"<@{user_id}> {text}",
-                                                allowed_mentions=discord.AllowedMentions(users=True))
+                await self._channel(place).send(f"<@{user_id}> {discord_text(text)}", allowed_mentions=only(user_id))
                 return
             except (discord.NotFound, discord.Forbidden):
                 continue

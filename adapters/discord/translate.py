@@ -6,11 +6,11 @@ from typing import Any
 
 import discord
 
+from adapters.discord.safe import discord_text, member
 from bot import messages
 from bot.commands import CommandRequest
 from bot.days import human_duration
 from bot.i18n import first_locale, render
-from bot.messages import render_refs
 from bot.messages.eta import LABEL_TIME_LEFT
 from bot.ports import AttachmentRef, StatusView
 
@@ -125,8 +125,8 @@ def admin_args(data: dict[str, Any]) -> tuple[str, ...]:
 
 
 def render_text(text: str) -> str:
-    """The core's words with its neutral mentions in Discord's syntax."""
-    return render_refs(text, user=lambda uid: f"<@{uid}>", channel=lambda cid: f"<#{cid}>")
+    """The core's words in Discord's syntax: its mentions real, a member's text escaped (adapters.discord.safe)."""
+    return discord_text(text)
 
 
 def status_embed(view: StatusView) -> discord.Embed:
@@ -136,7 +136,8 @@ def status_embed(view: StatusView) -> discord.Embed:
 
     colour = {"delivered": 0x2ECC71, "failed": 0xE74C3C, "expired": 0xE67E22,
               "cancelled": 0x95A5A6}.get(view.status, 0x5865F2)
-    prompt = view.prompt or f"*{say(messages.ANIMATE_THE_IMAGE)}*"
+    # The prompt is the member's own text: its markdown escaped, so a masked link in it shows as typed.
+    prompt = member(view.prompt[:3900]) if view.prompt else f"*{say(messages.ANIMATE_THE_IMAGE)}*"
     embed = discord.Embed(title=view.status_label, description=prompt[:4000], colour=colour)
     embed.add_field(name=say(messages.LABEL_SETTINGS), value=view.settings)
     embed.add_field(name=say(messages.LABEL_ELAPSED), value=say(human_duration(view.elapsed_seconds)))

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.fetch import fetch_capped
 from adapters.slack.chains import delivered_blocks
+from adapters.slack.safe import slack_text
 from adapters.slack.translate import PLATFORM, status_message
 from bot import messages
 from bot.budget import Rate, RateLimited
@@ -98,7 +99,7 @@ class SlackPort:
 
     async def post_video(self, to: ThreadRef, video: VideoPost) -> MessageRef:
         """Upload the MP4 into the thread (upload v2) with a Regenerate button under it."""
-        comment = f"<@{video.user_id}> {video.caption}"
+        comment = f"<@{video.user_id}> {slack_text(video.caption)}"  # the caption holds the member's prompt
         thread = to.thread_id
         try:
             file_id = await self._upload(to.channel_id, thread, video, comment)
@@ -182,6 +183,7 @@ class SlackPort:
 
     async def notify(self, to: ThreadRef, user_id: str, text: str) -> None:
         """Tell the requester something in the job's thread (or the channel if the thread is gone)."""
+        text = slack_text(text)
         try:
             await self.client.chat_postMessage(channel=to.channel_id, thread_ts=to.thread_id,
                                                text=f"<@{user_id}> {text}")

@@ -7,12 +7,13 @@ import json
 import re
 from typing import Any
 
+from adapters.slack.safe import escape, member, slack_text
 from bot import messages
 from bot.commands import CommandRequest
 from bot.contract import InvalidRequest, VideoRequest
 from bot.days import human_duration
 from bot.i18n import render
-from bot.messages import render_refs
+from bot.messages import user_ref
 from bot.parsing import parse_video_args
 from bot.ports import AttachmentRef, StatusView
 from bot.preset_parsing import as_video_text, preset_request
@@ -134,7 +135,7 @@ def modal_view(meta: dict[str, Any], chosen: dict[str, Any] | None = None, local
     ]
     if chosen is not None:
         blocks.append({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": say(messages.FORM_CHOSEN.format(name=chosen.get("name") or "image"))}]})
+            {"type": "mrkdwn", "text": escape(say(messages.FORM_CHOSEN.format(name=chosen.get("name") or "image")))}]})
     else:
         blocks.append({"type": "input", "block_id": "image", "optional": True,
                        "label": {"type": "plain_text", "text": say(messages.FORM_IMAGE)},
@@ -147,8 +148,8 @@ def modal_view(meta: dict[str, Any], chosen: dict[str, Any] | None = None, local
 
 
 def render_text(text: str) -> str:
-    """The core's words with its neutral mentions in Slack's syntax."""
-    return render_refs(text, user=lambda uid: f"<@{uid}>", channel=lambda cid: f"<#{cid}>")
+    """The core's words in Slack's syntax: its neutral mentions real, a member's text escaped (adapters.slack.safe)."""
+    return slack_text(text)
 
 
 def status_message(view: StatusView) -> tuple[str, list[dict[str, Any]]]:
@@ -157,19 +158,20 @@ def status_message(view: StatusView) -> tuple[str, list[dict[str, Any]]]:
         return render(text, view.locale)
 
     options = view.settings
-    state = f"*{view.status_label}* · {say(human_duration(view.elapsed_seconds))}"
+    state = f"*{escape(view.status_label)}* · {say(human_duration(view.elapsed_seconds))}"
     if view.queue_position:
         state += f" · {say(messages.PLACE_IN_LINE.format(n=view.queue_position))}"
     if view.time_left:
         state += f" · {view.time_left}"
     if view.error:
-        state += f"\n{view.error}"
+        state += f"\n{escape(view.error)}"
     credits = say(_credits(view.cost)) + (
         f" · {say(messages.LEFT_TODAY.format(n=view.credits_left))}" if view.credits_left is not None else "")
-    prompt = view.prompt or f"_{say(messages.ANIMATE_THE_IMAGE)}_"
-    text = say(messages.STATUS_FALLBACK.format(user=f"<@{view.user_id}>", status=view.status_label))
+    # The prompt is the member's own text: escaped, so `<!channel>` or `<https://x|label>` in it stays inert.
+    prompt = member(view.prompt[:2900]) if view.prompt else f"_{say(messages.ANIMATE_THE_IMAGE)}_"
+    text = slack_text(say(messages.STATUS_FALLBACK.format(user=user_ref(view.user_id), status=view.status_label)))
     blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"<@{view.user_id}>: {prompt[:2900]}"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"<@{view.user_id}>: {prompt}"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": options}, {"type": "mrkdwn", "text": credits},
                                          {"type": "mrkdwn", "text": say(messages.JOB_FOOTER.format(
                                              job=f"`{view.job_id}`"))}]},

@@ -4,13 +4,9 @@ Each is a gettext template, `_("...")` (English source; catalogs in bot/locale):
 that is English as a str and is rendered in the reader's language at the boundary (`i18n.render`).
 """
 
-import re
-from collections.abc import Callable
-
 from bot.i18n import Template as _
 from bot.i18n import Text, plural
-
-_REF = re.compile(r"<(user|channel):([^<>\s]+)>")
+from bot.safe_text import render_refs  # noqa: F401  (neutral references rendered, member text escaped)
 
 
 def user_ref(user_id: str) -> str:
@@ -47,11 +43,6 @@ def duration_text(seconds: float) -> Text:
     if minutes:
         return DURATION_MIN_S.format(m=minutes, s=secs) if minutes < 10 and secs else DURATION_MIN.format(m=minutes)
     return SECONDS.format(n=secs)
-
-
-def render_refs(text: str, *, user: Callable[[str], str], channel: Callable[[str], str]) -> str:
-    """Replace the neutral references in `text` with a platform's own mention syntax."""
-    return _REF.sub(lambda m: (user if m.group(1) == "user" else channel)(m.group(2)), text)
 
 
 plural("credits", "{n} credit", "{n} credits")
