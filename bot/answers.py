@@ -50,14 +50,7 @@ class Answers:
         jobs = await self.store.history(req.platform, req.user_id, limit=10)
         if not jobs:
             return Reply(messages.HISTORY_EMPTY, ephemeral=True)
-        lines = (
-            messages.HISTORY_LINE.format(
-                when=j.created_at, job=j.id, status=messages.STATUS_LABELS[j.status.value],
-                prompt=_prompt(j), duration=j.request.duration, resolution=j.request.resolution,
-            )
-            for j in jobs
-        )
-        return Reply(i18n.join("\n", lines), ephemeral=True)
+        return Reply(i18n.join("\n", (history_line(j) for j in jobs)), ephemeral=True)
 
     async def status(self, req: CommandRequest) -> Reply:
         """`/status [JOB]`: one job of the member's, or all of theirs still in progress."""
@@ -78,6 +71,13 @@ class Answers:
     async def help(self, req: CommandRequest) -> Reply:
         """`/help`."""
         return Reply(self.help_text(), ephemeral=True)
+
+
+def history_line(j: Job) -> str:
+    """One line of `/history`: when, the job, its status, its prompt (marked as the member's) and settings."""
+    return messages.HISTORY_LINE.format(when=j.created_at, job=j.id, status=messages.STATUS_LABELS[j.status.value],
+                                        prompt=_prompt(j), duration=j.request.duration,
+                                        resolution=j.request.resolution)
 
 
 def _status_line(j: Job, now: float) -> str:

@@ -47,6 +47,7 @@ class Reply:
     ephemeral: bool = False
     job_id: str | None = None
     view: StatusView | None = None
+    reposts: tuple[str, ...] = ()  # delivered jobs the answer offers to post again here (history's buttons)
 
 
 def request_to_json(req: CommandRequest) -> dict[str, Any]:

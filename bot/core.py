@@ -28,6 +28,7 @@ from bot.ports import CannotPost, ChatPort, StatusOpener, StatusPlace, ThreadRef
 from bot.preset_command import preset_command
 from bot.presets import apply_preset
 from bot.providers.failover import ProviderSet
+from bot.repost import history_command, repost_command
 from bot.store import QuotaUsage, Reservation, Store
 from bot.views import status_view
 
@@ -103,7 +104,8 @@ class Core:
                 return await chain_command(self, req, opener)
             if req.command == "preset":
                 return await preset_command(self, req)
-            answer = {"quota": self.answers.quota, "history": self.answers.history, "status": self.answers.status,
+            answer = {"quota": self.answers.quota, "history": lambda r: history_command(self, r),
+                      "repost": lambda r: repost_command(self, r), "status": self.answers.status,
                       "help": self.answers.help}.get(req.command)
             if answer is None:
                 return _refusal(messages.UNKNOWN_COMMAND.format(help=self.help_text()))

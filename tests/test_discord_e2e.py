@@ -103,7 +103,7 @@ async def test_commands_synced_with_option_types_and_choices(tmp_path: Path, fak
     async with Bot(tmp_path, fake):
         commands = {c["name"]: c for c in fake.commands[GUILD_ID]}
         assert set(commands) == {"video", "video-quota", "video-history", "video-admin", "video-cancel",
-                                 "video-preset", "Animate image"}
+                                 "video-preset", "video-repost", "Animate image"}
         assert int(commands["video-admin"]["default_member_permissions"]) == 1 << 5  # Manage Server
         options = {o["name"]: o for o in commands["video"]["options"]}
         assert options["prompt"]["type"] == 3 and options["prompt"]["max_length"] == 2000

@@ -34,6 +34,7 @@ ALLOWED = {
 }
 ALLOWED |= {"EXTEND_MAX_CLIPS", "extend"}  # Remix and Extend
 ALLOWED |= {"preset", "save", "list", "use", "delete", "workspace", "NAME", "TEXT", "PROMPT", "noir"}  # presets
+ALLOWED |= {"repost"}  # history: `repost JOB`, the command members type
 
 
 def _extracted() -> dict[str, str | tuple[str, str]]:

@@ -12,6 +12,7 @@ from typing import BinaryIO, TextIO
 from adapters.console.translate import PLATFORM, render_status
 from bot import messages
 from bot.contract import InvalidRequest
+from bot.jobs import Job
 from bot.ports import AttachmentRef, MessageRef, StatusView, ThreadRef, VideoPost
 from bot.safe_text import plain
 
@@ -44,6 +45,10 @@ class ConsolePort:
         caption = plain(video.caption)
         self._say(f"[{video.job_id}] {caption[0].upper()}{caption[1:]} -> {dest}")
         return MessageRef(to.channel_id, str(dest))
+
+    async def post_link(self, job: Job) -> str | None:
+        """Where a delivered video is on this machine: the terminal's "post" is the MP4 in MEDIA_DIR."""
+        return job.video_path if job.video_path and Path(job.video_path).is_file() else None
 
     async def find_video(self, to: ThreadRef, job_id: str) -> MessageRef | None:
         """The terminal keeps no history; re-posting a path is harmless."""

@@ -16,7 +16,8 @@ from bot.preset_parsing import as_video_text, preset_request
 PLATFORM = "console"
 WORKSPACE = "local"
 _ALIASES = {"video": "video", "quota": "quota", "status": "status", "history": "history", "help": "help",
-            "admin": "admin", "cancel": "cancel", "remix": "remix", "extend": "extend", "preset": "preset"}
+            "admin": "admin", "cancel": "cancel", "remix": "remix", "extend": "extend", "preset": "preset",
+            "repost": "repost"}
 
 
 def to_request(line: str, *, user_id: str, channel_id: str = "terminal", locale: str | None = None
@@ -57,7 +58,7 @@ def to_request(line: str, *, user_id: str, channel_id: str = "terminal", locale:
         return CommandRequest(command="admin", args=tuple(rest.split()), is_admin=True, **base)
     if command in ("remix", "extend"):
         return chain_request(command, rest, base)
-    if command in ("status", "cancel"):
+    if command in ("status", "cancel", "repost"):
         return CommandRequest(command=command, job_id=rest.strip() or None, **base)
     return CommandRequest(command=command, **base)
 

@@ -16,6 +16,7 @@ from adapters.discord import translate as t
 from adapters.discord.answer import DEFER_AFTER, InteractionAnswer
 from adapters.discord.cancel import CancelButton, register_cancel
 from adapters.discord.chains import CHAIN_ITEMS
+from adapters.discord.history import RepostButton, register_history
 from adapters.discord.inbox import RawInteractions, rebuild
 from adapters.discord.locale import CatalogTranslator
 from adapters.discord.port import DiscordPort, RegenerateButton
@@ -71,7 +72,7 @@ class _Hooks:
     async def setup_hook(self) -> None:
         await self.tree.set_translator(CatalogTranslator())  # name_localizations, description_localizations
         self.adapter.register(self.tree)
-        self.add_dynamic_items(RegenerateButton, CancelButton, *CHAIN_ITEMS)  # type: ignore[attr-defined]
+        self.add_dynamic_items(RegenerateButton, CancelButton, RepostButton, *CHAIN_ITEMS)  # type: ignore[attr-defined]
         shards = self.adapter.settings.shard_ids
         if shards is not None and 0 not in shards:
             return  # the process that holds shard 0 registers the commands, once for all of them
@@ -181,14 +182,11 @@ class DiscordAdapter:
         video.autocomplete("preset")(preset_names(self))
         register_cancel(self, tree)
         register_presets(self, tree)
+        register_history(self, tree)
 
         @tree.command(name="video-quota", description="Your video credits today")
         async def quota(interaction: discord.Interaction) -> None:
             await self._private(interaction, self.request(interaction, "quota"))
-
-        @tree.command(name="video-history", description="Your recent videos")
-        async def history(interaction: discord.Interaction) -> None:
-            await self._private(interaction, self.request(interaction, "history"))
 
         @tree.command(name="video-admin", description="Manage video quotas, blocked users and channels")
         @app_commands.default_permissions(manage_guild=True)

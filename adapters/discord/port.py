@@ -21,6 +21,7 @@ from adapters.fetch import fetch_capped
 from bot import messages
 from bot.budget import Rate, RateLimited
 from bot.i18n import render
+from bot.jobs import Job
 from bot.ports import AttachmentRef, DeliveryFailed, MessageRef, StatusView, ThreadRef, VideoPost
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,13 @@ class DiscordPort:
             except (discord.NotFound, discord.Forbidden):
                 continue
         raise DeliveryFailed("no channel left to post the link in", permanent=True)
+
+    async def post_link(self, job: Job) -> str | None:
+        """The delivered video's message link: discord.com/channels/GUILD/CHANNEL (or thread)/MESSAGE."""
+        channel, _, message = (job.delivered_ref or "").partition("/")
+        if not (job.workspace_id.isdigit() and channel.isdigit() and message.isdigit()):
+            return None
+        return f"https://discord.com/channels/{job.workspace_id}/{channel}/{message}"
 
     async def find_video(self, to: ThreadRef, job_id: str) -> MessageRef | None:
         """Look through the thread's recent messages for this job's file (a restart must not post twice)."""

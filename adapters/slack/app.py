@@ -22,6 +22,7 @@ from adapters.slack.backlog import AfterAck, Work
 from adapters.slack.cancel import install_cancel
 from adapters.slack.chains import install_chains
 from adapters.slack.front import SlackFront
+from adapters.slack.history import history_blocks, install_history
 from adapters.slack.locale import UserLocales
 from adapters.slack.opener import ChannelStatus
 from adapters.slack.port import SlackPort, SlackRates
@@ -87,8 +88,8 @@ class SlackAdapter:
         self.app.event("app_mention")(self._on_mention)
         self.app.shortcut("animate_image")(self._on_shortcut)
         self.app.action(t.REGENERATE)(self._on_regenerate)
-        install_cancel(self)
-        install_chains(self)
+        for install in (install_cancel, install_chains, install_history):
+            install(self)
         self.app.event("message")(self._ignore)
         return self.app
 
@@ -169,8 +170,8 @@ class SlackAdapter:
             return {"response_type": "ephemeral", "text": render(messages.MALFORMED, known)}, None
         webhook = AsyncWebhookClient(response_url, session=self._session)
 
-        async def tell(text: str) -> None:
-            await webhook.send(text=t.render_text(text), response_type="ephemeral", replace_original=False)
+        async def tell(text: str, **blocks: Any) -> None:
+            await webhook.send(text=t.render_text(text), response_type="ephemeral", replace_original=False, **blocks)
 
         async def work() -> None:
             if req is None:
@@ -181,11 +182,11 @@ class SlackAdapter:
                 except SlackApiError:
                     # A trigger lives 3 s: replayed after a restart, it is gone.
                     await tell(render(messages.FORM_EXPIRED, locale))
-            elif req.command in ("admin", "cancel", "preset"):
+            elif req.command in ("admin", "cancel", "preset", "history", "repost"):
                 # Checked here, on the server side, from Slack's own roles: never trusted from the request.
                 admin = dataclasses.replace(req, is_admin=await self._is_admin(req.user_id),
                                             locale=await self.locales.of(req.user_id))
-                await tell((await self.ctx.core.handle(admin)).text)
+                await tell((reply := await self.ctx.core.handle(admin)).text, **history_blocks(reply, admin.locale))
             else:
                 await self._ask(req, None, tell, key)
 
@@ -285,7 +286,6 @@ class SlackAdapter:
         """Plain channel messages need no answer (listening keeps bolt from warning about them)."""
 
     # -- the shared path ------------------------------------------------------------------
-
     async def _ask(self, req: CommandRequest, thread: str | None, tell: Tell, key: str | None = None) -> None:
         """One call to the core; an accepted video's status message is posted through ChannelStatus."""
         if key is not None:

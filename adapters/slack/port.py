@@ -15,11 +15,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.fetch import fetch_capped
 from adapters.slack.chains import delivered_blocks
+from adapters.slack.history import post_link
 from adapters.slack.safe import slack_text
 from adapters.slack.translate import PLATFORM, status_message
 from bot import messages
 from bot.budget import Rate, RateLimited
 from bot.i18n import render
+from bot.jobs import Job
 from bot.ports import AttachmentRef, DeliveryFailed, MessageRef, StatusView, ThreadRef, VideoPost
 
 log = logging.getLogger(__name__)
@@ -168,6 +170,10 @@ class SlackPort:
             files=[{"id": str(ticket["file_id"]), "title": video.filename}], channel_id=channel,
             thread_ts=thread, initial_comment=comment)
         return str(done["files"][0]["id"])
+
+    async def post_link(self, job: Job) -> str | None:
+        """The permalink of the delivered video's message (chat.getPermalink), for the history."""
+        return await post_link(self.client, job)
 
     async def find_video(self, to: ThreadRef, job_id: str) -> MessageRef | None:
         """Look through the thread for this job's file (a restart mid-post must not post it twice)."""

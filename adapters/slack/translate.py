@@ -22,7 +22,8 @@ PLATFORM = "slack"
 MODAL_ID = "hailuo_video_modal"
 REGENERATE = "hailuo_regenerate"
 CANCEL = "hailuo_cancel"
-SUBCOMMANDS = {"quota": "quota", "history": "history", "help": "help", "status": "status", "cancel": "cancel"}
+SUBCOMMANDS = {"quota": "quota", "history": "history", "help": "help", "status": "status", "cancel": "cancel",
+               "repost": "repost"}
 NO_URLS = messages.NO_URLS
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _REF = re.compile(r"<[@#]([A-Z0-9]+)(?:\|[^>]*)?>")
@@ -68,7 +69,7 @@ def slash_request(body: dict[str, Any]) -> CommandRequest | None:
         return _video(video, base, ()) if video is not None else preset_request(rest, **base)
     if head.lower() in SUBCOMMANDS:
         command = SUBCOMMANDS[head.lower()]
-        job_id = rest.strip() or None if command in ("status", "cancel") else None
+        job_id = rest.strip() or None if command in ("status", "cancel", "repost") else None
         return CommandRequest(command=command, job_id=job_id, **base)
     return _video(text, base, ())
 

@@ -281,8 +281,34 @@ class FakeSlack:
             shared.append({"id": f["id"], "name": upload["filename"], "title": f.get("title"),
                            "size": upload.get("size")})
         if channel:
-            self._post(channel, text=args.get("initial_comment", ""), thread_ts=thread, files=shared)
+            posted = self._post(channel, text=args.get("initial_comment", ""), thread_ts=thread, files=shared)
+            for f in files:
+                self.uploads[f["id"]]["ts"] = posted["ts"]
         return {"ok": True, "files": shared}
+
+    def _m_files_info(self, args: dict) -> dict:
+        upload = self.uploads.get(args.get("file", ""))
+        if upload is None:
+            return {"ok": False, "error": "file_not_found"}
+        file = {"id": args["file"], "name": upload["filename"], "title": upload.get("title"),
+                "size": upload.get("size")}
+        if upload.get("channel") and upload.get("ts"):  # where it was shared, as Slack lists it
+            kind = "public" if upload["channel"] in self.public_channels else "private"
+            share = {"ts": upload["ts"], "channel_name": upload["channel"], "team_id": self.team_id}
+            if upload.get("thread_ts"):
+                share["thread_ts"] = upload["thread_ts"]
+            file["shares"] = {kind: {upload["channel"]: [share]}}
+        return {"ok": True, "file": file}
+
+    def _m_chat_getPermalink(self, args: dict) -> dict:
+        channel, ts = args.get("channel", ""), args.get("message_ts", "")
+        message = next((m for m in self.messages.get(channel, []) if m["ts"] == ts), None)
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        link = f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        if message.get("thread_ts") and message["thread_ts"] != ts:
+            link += f"?thread_ts={message['thread_ts']}&cid={channel}"
+        return {"ok": True, "channel": channel, "permalink": link}
 
     def _m_apps_connections_open(self, args: dict) -> dict:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link?ticket=t"}
