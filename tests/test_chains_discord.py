@@ -72,10 +72,12 @@ async def test_remix_with_an_edited_prompt_is_a_new_job_in_the_same_thread(tmp_p
 
         clicked = press(fake, original, "remix")
         modal = await modal_for(bot, fake, clicked)
+        assert modal["custom_id"] == f"hailuo:chainform:remix:{original.id}"  # the job rides in the form itself
         prompt_field = modal["components"][0]["component"]
         assert prompt_field["value"] == "a red kite over a hill"  # prefilled with the job's words and settings
         durations = modal["components"][1]["component"]["options"]
         assert [o["value"] for o in durations if o.get("default")] == ["10"]
+    async with Bot(tmp_path, fake, local_fps=8) as bot:  # restarted while the member typed: the form still works
         await bot.send(submit(fake, modal, clicked, prompt="a blue kite over a hill"))
         jobs = await bot.until(delivered(2))
         (remix,) = [j for j in jobs if j.id != original.id]

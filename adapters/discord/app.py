@@ -15,7 +15,7 @@ from discord import app_commands
 from adapters.discord import translate as t
 from adapters.discord.answer import DEFER_AFTER, InteractionAnswer
 from adapters.discord.cancel import CancelButton, register_cancel
-from adapters.discord.chains import CHAIN_ITEMS
+from adapters.discord.chains import CHAIN_ITEMS, install_chain_forms
 from adapters.discord.history import RepostButton, register_history
 from adapters.discord.inbox import RawInteractions, rebuild
 from adapters.discord.locale import CatalogTranslator
@@ -73,6 +73,7 @@ class _Hooks:
         await self.tree.set_translator(CatalogTranslator())  # name_localizations, description_localizations
         self.adapter.register(self.tree)
         self.add_dynamic_items(RegenerateButton, CancelButton, RepostButton, *CHAIN_ITEMS)  # type: ignore[attr-defined]
+        install_chain_forms(self)  # type: ignore[arg-type]
         shards = self.adapter.settings.shard_ids
         if shards is not None and 0 not in shards:
             return  # the process that holds shard 0 registers the commands, once for all of them

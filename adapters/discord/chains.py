@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol
 
 import discord
@@ -93,40 +94,76 @@ async def open_form(adapter: DiscordAdapter, interaction: discord.Interaction, k
     """Open the prefilled modal (its first answer, inside the 3 s), or say privately why it cannot open."""
     form = await chain_form(adapter.ctx.core, adapter.request(interaction, kind, job_id=job_id))
     if isinstance(form, ChainForm):
-        await interaction.response.send_modal(ChainModal(adapter, form))
+        await interaction.response.send_modal(ChainModal(form))
     else:
         await interaction.response.send_message(render_text(form.text)[:2000], ephemeral=True)
 
 
-class ChainModal(discord.ui.Modal):
-    """The Remix or Extend form: prompt, duration and resolution, filled in from the job."""
+FORM_ID = re.compile(rf"hailuo:chainform:(?P<kind>remix|extend):{JOB}")
 
-    def __init__(self, adapter: DiscordAdapter, form: ChainForm) -> None:
+
+class ChainModal(discord.ui.Modal):
+    """The Remix or Extend form: prompt, duration and resolution, filled in from the job.
+
+    Its custom_id carries the kind and the job, and its submission is read from the interaction alone
+    (`form_submitted`), so a form opened before a restart is still taken after it.
+    """
+
+    def __init__(self, form: ChainForm) -> None:
         def say(text: str) -> str:
             return render(text, form.locale)
 
-        super().__init__(title=say(words.REMIX_TITLE if form.kind == "remix" else words.EXTEND_TITLE)[:45])
-        self.adapter = adapter
-        self.form = form
+        super().__init__(title=say(words.REMIX_TITLE if form.kind == "remix" else words.EXTEND_TITLE)[:45],
+                         custom_id=f"hailuo:chainform:{form.kind}:{form.job_id}", timeout=None)
         hint = words.EXTEND_PROMPT_HINT if form.kind == "extend" else messages.FORM_PROMPT_HINT
-        self.prompt = discord.ui.TextInput(style=discord.TextStyle.paragraph, required=False, max_length=2000,
-                                           default=form.prompt or None, placeholder=say(hint)[:100])
-        self.duration = discord.ui.Select(options=[
+        prompt = discord.ui.TextInput(style=discord.TextStyle.paragraph, required=False, max_length=2000,
+                                      default=form.prompt or None, placeholder=say(hint)[:100], custom_id="prompt")
+        duration = discord.ui.Select(custom_id="duration", options=[
             discord.SelectOption(label=say(messages.FORM_SECONDS.format(n=n)), value=str(n), default=n == form.duration)
             for n in (6, 10)])
-        self.resolution = discord.ui.Select(options=[
+        resolution = discord.ui.Select(custom_id="resolution", options=[
             discord.SelectOption(label=say(label), value=value, default=value == form.resolution)
             for value, label in (("768P", "768P"), ("1080P", messages.FORM_HD_SHORT))])
         keeps = words.EXTEND_KEEPS_FRAME if form.kind == "extend" else words.REMIX_KEEPS_FRAME
-        self.add_item(discord.ui.Label(text=say(messages.FORM_PROMPT), component=self.prompt,
+        self.add_item(discord.ui.Label(text=say(messages.FORM_PROMPT), component=prompt,
                                        description=say(keeps)[:100] if form.kind == "extend" or form.has_image
                                        else None))
-        self.add_item(discord.ui.Label(text=say(messages.FORM_DURATION), component=self.duration))
-        self.add_item(discord.ui.Label(text=say(messages.FORM_RESOLUTION), component=self.resolution))
+        self.add_item(discord.ui.Label(text=say(messages.FORM_DURATION), component=duration))
+        self.add_item(discord.ui.Label(text=say(messages.FORM_RESOLUTION), component=resolution))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        """A new job, charged like any /video, whose status and video go where the button was (the thread)."""
-        req = self.adapter.request(interaction, self.form.kind, job_id=self.form.job_id, prompt=self.prompt.value,
-                                   duration=(self.duration.values or [None])[0],
-                                   resolution=(self.resolution.values or [None])[0])
-        await self.adapter.start_video(interaction, req)
+        """Nothing here: `form_submitted` takes every submission, from this process or an earlier one."""
+
+
+def _fields(components: list[dict[str, Any]]) -> dict[str, Any]:
+    """A modal submission's values by custom_id (text: its value; a select: its first choice)."""
+    found: dict[str, Any] = {}
+    for component in components:
+        inner = component.get("components") or ([component["component"]] if "component" in component else [])
+        if inner:
+            found.update(_fields(inner))
+        elif "custom_id" in component:
+            found[component["custom_id"]] = component.get("value", (component.get("values") or [None])[0])
+    return found
+
+
+async def form_submitted(interaction: discord.Interaction) -> None:
+    """A Remix or Extend form sent back: a new job, charged like any /video, where the button was (the thread)."""
+    data: dict[str, Any] = interaction.data or {}  # type: ignore[assignment]
+    match = FORM_ID.fullmatch(str(data.get("custom_id", "")))
+    if interaction.type is not discord.InteractionType.modal_submit or match is None:
+        return
+    fields = _fields(list(data.get("components") or []))
+    adapter = _adapter(interaction)
+    req = adapter.request(interaction, match["kind"], job_id=match["job"], prompt=fields.get("prompt") or "",
+                          duration=fields.get("duration"), resolution=fields.get("resolution"))
+    await adapter.start_video(interaction, req)
+
+
+def install_chain_forms(client: discord.Client) -> None:
+    """Take the forms' submissions from every interaction the client sees (from `setup_hook`)."""
+
+    async def on_interaction(interaction: discord.Interaction) -> None:
+        await form_submitted(interaction)
+
+    client.event(on_interaction)
