@@ -7,12 +7,14 @@ import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bot import i18n, messages
 from bot.answers import history_line
 from bot.budget import PlatformBudget
 from bot.commands import CommandRequest, Reply
+from bot.config import Settings
+from bot.delivered_files import clip_file
 from bot.jobs import Job, JobStatus
 from bot.messages import history as words
 from bot.ports import ChatPort, ThreadRef
@@ -36,7 +38,9 @@ class PostLinks(Protocol):
 class CoreParts(Protocol):
     """What history and repost need of bot.core.Core (not imported: the core imports this module)."""
 
+    settings: Settings
     store: Store
+    providers: Any  # a ProviderSet: a video another machine delivered is fetched again from it
     ports: Mapping[str, ChatPort]
     budget: PlatformBudget | None
     clock: Callable[[], float]
@@ -57,7 +61,8 @@ async def history_command(core: CoreParts, req: CommandRequest) -> Reply:
         elif job.status is JobStatus.DELIVERED:
             line = words.HISTORY_POSTED.format(line=line)
         lines.append(line)
-    again = tuple(j.id for j in jobs if j.status is JobStatus.DELIVERED and _kept(j) is not None)
+    media = Path(core.settings.media_dir)
+    again = tuple(j.id for j in jobs if j.status is JobStatus.DELIVERED and _kept(j, media) is not None)
     return Reply(i18n.join("\n", lines), ephemeral=True, reposts=again)
 
 
@@ -72,7 +77,8 @@ async def repost_command(core: CoreParts, req: CommandRequest) -> Reply:
         return _refusal(words.REPOST_NOT_YOURS)
     if job.status is not JobStatus.DELIVERED:
         return _refusal(words.REPOST_NOT_DELIVERED.format(job=job.id, status=messages.STATUS_LABELS[job.status.value]))
-    path = _kept(job)
+    # The kept MP4; on a machine that lacks it, fetched again from the provider while its address lasts.
+    path = await clip_file(core.store, core.providers, Path(core.settings.media_dir), job)
     port = core.ports.get(req.platform)
     if path is None:
         return _refusal(words.REPOST_FILE_GONE.format(job=job.id))
@@ -109,12 +115,12 @@ async def _link(port: ChatPort | None, job: Job) -> str | None:
     return link_ref(url) if url and not any(c.isspace() or c in "<>" for c in url) else None
 
 
-def _kept(job: Job) -> Path | None:
+def _kept(job: Job, media: Path) -> Path | None:
     """The delivered video's file in MEDIA_DIR, if it is still kept on this machine."""
-    if not job.video_path:
-        return None
-    path = Path(job.video_path)
-    return path if path.is_file() else None
+    for path in (Path(job.video_path) if job.video_path else None, media / f"{job.id}.mp4"):
+        if path is not None and path.is_file():
+            return path
+    return None
 
 
 def _words(job: Job) -> list[str]:

@@ -78,8 +78,10 @@ async def test_slack_history_links_each_post_and_posts_it_again_uncharged(tmp_pa
         await bot.slash("repost feedfacecafe", channel="C2")
         await fake.wait_for(lambda: len(fake.responses) == 4)
         assert fake.responses[-1]["text"] == messages.JOB_NOT_FOUND.format(job="feedfacecafe")
-        # The file is gone (pruned): said plainly, nothing posted, and history offers no button for it.
-        Path(job.video_path).unlink()
+        # The file is gone here and at the provider (pruned, expired): said plainly, nothing posted, and the
+        # history offers no button for it.
+        for mp4 in Path(bot.settings.media_dir).rglob("*.mp4"):
+            mp4.unlink()
         await bot.slash(f"repost {job.id}", channel="C2")
         await fake.wait_for(lambda: len(fake.responses) == 5)
         assert fake.responses[-1]["text"] == words.REPOST_FILE_GONE.format(job=job.id)
@@ -125,6 +127,13 @@ async def test_discord_history_links_each_post_and_posts_it_again_uncharged(tmp_
         await fake.wait_for(lambda: sum(m["content"] == words.REPOST_DONE.format(job=job.id)
                                         for m in fake.ephemeral) == 2)
         assert sum(bool(m["attachments"]) for m in fake.messages_in(CHANNEL_ID)) == 2
+        # Not kept on this machine (another one delivered it): fetched again from the provider, then posted.
+        Path(job.video_path).unlink()
+        await bot.send(fake.interaction(2, dict(command, id=snowflake())))
+        await fake.wait_for(lambda: sum(m["content"] == words.REPOST_DONE.format(job=job.id)
+                                        for m in fake.ephemeral) == 3)
+        posts = [m for m in fake.messages_in(CHANNEL_ID) if m["attachments"]]
+        assert len(posts) == 3 and posts[-1]["attachments"][0]["sha256"] == post["attachments"][0]["sha256"]
         assert await bot.rt.store.ledger(job.id) == ledger
         assert (await bot.rt.store.get_job(job.id)).status is JobStatus.DELIVERED
 
