@@ -13,12 +13,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot import i18n, messages
+from bot.answers import Answers
+from bot.budget import PlatformBudget
 from bot.commands import CommandRequest, Reply, job_id_for
+from bot.config import Settings
 from bot.contract import VideoRequest
 from bot.delivered_files import clip_file
 from bot.frames import frame_here, keep_frame
@@ -26,13 +30,31 @@ from bot.images import check_first_frame
 from bot.jobs import Job, JobStatus
 from bot.messages import chains as words
 from bot.policy import access_refusal, blocked_term
-from bot.ports import DeliveryFailed, StatusOpener, VideoPost
+from bot.ports import ChatPort, DeliveryFailed, StatusOpener, VideoPost
+from bot.providers.failover import ProviderSet
+from bot.store import QuotaUsage, Store
 from bot.video_files import VideoFileError, join_clips, last_frame_png
 from bot.views import thread_of
 
 log = logging.getLogger(__name__)
 
 CHAIN_COMMANDS = frozenset({"remix", "extend", "joined"})
+
+
+class ChainCore(Protocol):
+    """What Remix and Extend need of the core (bot.core.Core has all of it): admission goes through its `_accept`."""
+
+    settings: Settings
+    store: Store
+    ports: Mapping[str, ChatPort]
+    providers: ProviderSet | None
+    budget: PlatformBudget | None
+    frames_dir: Path
+    answers: Answers
+
+    async def _accept(self, req: CommandRequest, request: VideoRequest, job_id: str, opener: StatusOpener | None,
+                      *, regenerated_from: str | None = None, chain: Mapping[str, Any] | None = None) -> Reply: ...
+    def _quota_refusal(self, cost: int, usage: QuotaUsage) -> Reply: ...
 
 
 @dataclass(frozen=True)
@@ -48,7 +70,7 @@ class ChainForm:
     locale: str
 
 
-async def chain_form(core: Any, req: CommandRequest) -> ChainForm | Reply:
+async def chain_form(core: ChainCore, req: CommandRequest) -> ChainForm | Reply:
     """The prefilled form for `req.command` ("remix" or "extend") on `req.job_id`, or why it cannot open.
 
     Quick (reads only the database): a Discord modal must be the interaction's first answer.
@@ -64,7 +86,7 @@ async def chain_form(core: Any, req: CommandRequest) -> ChainForm | Reply:
     return ChainForm(req.command, job.id, r.prompt, r.duration, r.resolution, r.first_frame is not None, locale)
 
 
-async def chain_command(core: Any, req: CommandRequest, opener: StatusOpener | None) -> Reply:
+async def chain_command(core: ChainCore, req: CommandRequest, opener: StatusOpener | None) -> Reply:
     """`remix JOB`, `extend JOB` (new, charged jobs) and `joined JOB` (the chain in one MP4, free)."""
     if not req.job_id:
         return _refusal(words.CHAIN_WHICH)
@@ -126,7 +148,7 @@ def _refusal_for(job: Job | None, req: CommandRequest) -> Reply | None:
     return None
 
 
-def _over_cap(core: Any, job: Job | None) -> Reply | None:
+def _over_cap(core: ChainCore, job: Job | None) -> Reply | None:
     """The chain already has EXTEND_MAX_CLIPS clips up to this one: no further clip."""
     limit = core.settings.extend_max_clips
     if job is not None and job.chain_index >= limit:
@@ -134,7 +156,7 @@ def _over_cap(core: Any, job: Job | None) -> Reply | None:
     return None
 
 
-async def _last_frame(core: Any, job: Job) -> bytes | Reply:
+async def _last_frame(core: ChainCore, job: Job) -> bytes | Reply:
     """The PNG of the delivered clip's last frame, decoded off the event loop."""
     path = await clip_file(core.store, core.providers, Path(core.settings.media_dir), job)
     if path is None:
@@ -146,7 +168,7 @@ async def _last_frame(core: Any, job: Job) -> bytes | Reply:
         return _refusal(words.CHAIN_FRAME_FAILED.format(job=job.id))
 
 
-async def lineage(core: Any, job: Job) -> list[Job]:
+async def lineage(core: ChainCore, job: Job) -> list[Job]:
     """The clips from the chain's first to `job`, in order (a branch is left out)."""
     if job.chain_root is None:
         return [job]
@@ -158,7 +180,7 @@ async def lineage(core: Any, job: Job) -> list[Job]:
     return line[::-1]
 
 
-async def _joined(core: Any, req: CommandRequest, job: Job, opener: StatusOpener | None) -> Reply:
+async def _joined(core: ChainCore, req: CommandRequest, job: Job, opener: StatusOpener | None) -> Reply:
     """Join the chain up to `job` into one MP4 (remuxed when the clips allow it) and post it in the thread."""
     clips = await lineage(core, job)
     if len(clips) < 2:
