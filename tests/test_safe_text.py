@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from adapters.discord.safe import discord_text
@@ -114,3 +115,30 @@ async def test_discord_prompt_with_pings_and_links_is_posted_inert(tmp_path: Pat
         allowed = body.get("allowed_mentions") or pytest.fail(repr(body)[:300])
         assert allowed["parse"] == [] and set(allowed) <= {"parse", "users"}, body
         assert allowed.get("users", [int(ALICE)]) == [int(ALICE)]
+
+
+async def test_the_web_gallery_and_queue_show_a_prompt_without_its_bidi_controls(tmp_path: Path) -> None:
+    from storage import open_store
+    from tests.conftest import make_settings
+    from tests.fakes.oauth_site import StepClock, add_job, deliver, start_site
+
+    settings = make_settings(tmp_path, web_secret="safe-secret")
+    settings.media_dir.mkdir(parents=True)
+    store = await open_store(settings.database_url, clock=StepClock())
+    site = await start_site(settings, store)
+    video = settings.media_dir / "v.mp4"
+    video.write_bytes(b"\0" * 1024)
+    try:
+        await deliver(store, await add_job(store, 1, platform="slack", workspace="TA", user="U1",
+                                           prompt=f"a cat {RLO}gnp.exe"), video)
+        await add_job(store, 2, platform="slack", workspace="TA", user="U1", prompt=f"a dog \u2067{RLO}x")
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.post(await site.link("slack", "TA", "U1", admin=False)) as r:
+                assert r.status == 200
+            gallery = await (await http.get(f"{site.base}/w/slack/TA/gallery")).text()
+            queue = await (await http.get(f"{site.base}/w/slack/TA/queue")).text()
+        assert "a cat gnp.exe" in gallery and "a dog x" in queue
+        assert not any(c in gallery + queue for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    finally:
+        await site.stop()
+        await store.close()

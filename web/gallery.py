@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from bot.safe_text import neutral
 from web.context import WEB, redirect
 from web.html import page, post_link, settings_of, when, who, workspace_url
 
@@ -52,7 +53,7 @@ async def gallery(request: web.Request) -> web.Response:
         cards.append(
             f'<div class="card" data-job="{escape(job.id)}"><video controls preload="auto" playsinline '
             f'src="{base}/videos/{escape(job.id)}.mp4"></video>'
-            f'<p class="prompt">{escape(job.request.prompt or "(image only)")}</p>'
+            f'<p class="prompt">{escape(neutral(job.request.prompt) or "(image only)")}</p>'
             f'<p class="meta">{escape(settings_of(job))} · by {who(job)} · {when(job.updated_at)} · '
             f'{job.cost} credit{"s" if job.cost != 1 else ""}, ${job.price_usd:.2f} {post_link(job)}</p></div>')
     body = form + (f'<div class="grid">{"".join(cards)}</div>' if cards else "<p>No videos yet.</p>")

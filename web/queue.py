@@ -9,6 +9,7 @@ from html import escape
 from aiohttp import web
 
 from bot.jobs import Job, JobStatus
+from bot.safe_text import neutral
 from web.context import WEB, WebContext
 from web.html import page, settings_of, when, who, workspace_url
 
@@ -33,8 +34,9 @@ async def rows(ctx: WebContext, platform: str, workspace: str) -> str:
     out = []
     for job in await ctx.store.workspace_queue(platform, workspace):
         place = await ctx.store.queue_position(job) if job.status == JobStatus.QUEUED else None
+        prompt = neutral(job.request.prompt) or "(image)"  # bidi controls out: they would reorder the row
         out.append(f'<tr data-job="{escape(job.id)}" data-status="{job.status.value}"><td>{escape(job.id[:8])}</td>'
-                   f'<td>{escape((job.request.prompt or "(image)")[:80])}</td><td>{escape(settings_of(job))}</td>'
+                   f'<td>{escape(prompt[:80])}</td><td>{escape(settings_of(job))}</td>'
                    f'<td>{who(job)}</td><td class="status">{escape(job.status.value)}</td><td>{_place(job, place)}</td>'
                    f"<td>{when(job.created_at)}</td></tr>")
     return "".join(out) or '<tr><td colspan="7">Nothing waiting or at the provider.</td></tr>'
