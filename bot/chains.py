@@ -32,6 +32,7 @@ from bot.messages import chains as words
 from bot.policy import access_refusal, blocked_term
 from bot.ports import ChatPort, DeliveryFailed, StatusOpener, VideoPost
 from bot.providers.failover import ProviderSet
+from bot.safe_text import shown
 from bot.store import QuotaUsage, Store
 from bot.video_files import VideoFileError, join_clips, last_frame_png
 from bot.views import thread_of
@@ -207,9 +208,9 @@ async def _joined(core: ChainCore, req: CommandRequest, job: Job, opener: Status
     if port is None:
         return _refusal(words.JOINED_FAILED)
     locale = req.locale or job.locale or i18n.SOURCE
-    prompt = job.request.prompt or i18n.render(messages.ANIMATED_IMAGE, locale)
-    caption = i18n.render(words.JOINED_CAPTION.format(count=len(clips), seconds=seconds, prompt=prompt[:300]),
-                          locale)
+    # The member's words, marked so the platform shows them as typed (never a mention or a link).
+    prompt = shown(job.request.prompt[:300]) if job.request.prompt else i18n.render(messages.ANIMATED_IMAGE, locale)
+    caption = i18n.render(words.JOINED_CAPTION.format(count=len(clips), seconds=seconds, prompt=prompt), locale)
     post = VideoPost(job_id=job.id, user_id=req.user_id, path=str(out), size=out.stat().st_size,
                      filename=f"hailuo-chain-{job.id}.mp4", caption=caption,
                      upload_limit=req.upload_limit or job.upload_limit, locale=locale, buttons=False)

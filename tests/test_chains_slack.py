@@ -110,7 +110,7 @@ async def test_extend_continues_from_the_last_frame_and_the_chain_is_joined(tmp_
         view = await form_for(bot, fake, click(fake, first.id, "hailuo_extend"))
         assert {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}["prompt"][
             "initial_value"] == "a lighthouse at dusk"
-        await bot.interactive(submission(view, prompt="the beam sweeps the sea"))
+        await bot.interactive(submission(view, prompt="the beam sweeps the sea <!channel>"))
         await bot.until_delivered(2)
         (second,) = [j for j in await bot.jobs() if j.id != first.id]
         assert (second.chain_parent, second.chain_root, second.chain_index) == (first.id, first.id, 2)
@@ -128,6 +128,7 @@ async def test_extend_continues_from_the_last_frame_and_the_chain_is_joined(tmp_
         await fake.wait_for(lambda: words.JOINED_POSTED.format(count=2, seconds=12) in said(fake), 30)
         joined = next(u for u in fake.uploads.values() if u["filename"] == f"hailuo-chain-{second.id}.mp4")
         assert joined["thread_ts"] == first.thread_id
+        assert "the beam sweeps the sea" in joined["comment"] and "<!channel>" not in joined["comment"]  # inert
         assert abs(duration_of(Path(joined["path"])) - 12) < 0.2
         assert len(await bot.jobs()) == 2
         for job in (first, second):
