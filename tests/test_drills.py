@@ -158,15 +158,15 @@ async def test_slack_upload_stalling_past_the_timeout_is_retried_and_posted_once
     from tests.fakes.slack import FakeSlack
     from tests.test_slack_e2e import Bot
 
-    fake = await FakeSlack(upload_stalls=[5.0]).start()  # the first upload POST hangs past UPLOAD_TIMEOUT_SECONDS
+    # The first upload POST hangs for an hour: the video can only arrive if the bot cuts it off at
+    # UPLOAD_TIMEOUT_SECONDS and tries again (no wall-clock assertion needed).
+    fake = await FakeSlack(upload_stalls=[3600.0]).start()
     try:
         async with Bot(tmp_path, fake, upload_timeout_seconds=1.0) as bot:
-            started = time.monotonic()
             await bot.slash("a slow upload")
             await bot.until_delivered()
             (job,) = await bot.jobs()
             assert job.status is JobStatus.DELIVERED and job.attempts == 1
-            assert time.monotonic() - started < 5  # cut off at the timeout, not at the end of the stall
             # The retry looked for an earlier post, found none, and shared the file once.
             assert "conversations.replies" in fake.methods()
             assert len(fake.args_of("files.completeUploadExternal")) == 1
