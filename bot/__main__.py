@@ -32,6 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--resolution", default=None, help="768P or 1080P (default 768P; 1080P only with 6 s)")
     gen.add_argument("--no-prompt-optimizer", action="store_true", help="send the prompt exactly as written")
     gen.add_argument("--fast-pretreatment", action="store_true", help="shorten the prompt optimisation step")
+    # `--fast` once reached --fast-pretreatment as an abbreviation; it now names the Fast model (README).
+    gen.add_argument("--fast", dest="model", action="store_const", const="fast",
+                     help="use the Fast model: cheaper and quicker, with --image only")
+    gen.add_argument("--model", dest="model", choices=("standard", "fast"),
+                     help="standard (default) or fast (with --image only)")
+    gen.add_argument("--camera", default="", help="camera moves added to the prompt, up to three: "
+                                                  "'Pan left,Pedestal up'")
     gen.add_argument("--out", help="copy the finished MP4 here")
     gen.add_argument("--extend", metavar="JOB", help="continue a delivered video from its last frame (PROMPT: what "
                      "happens next; default the video's own prompt)")

@@ -8,6 +8,7 @@ from bot import i18n, messages
 from bot.commands import CommandRequest, Reply
 from bot.config import Settings
 from bot.days import human_duration, seconds_until_reset, utc_day
+from bot.help import help_text
 from bot.jobs import Job
 from bot.safe_text import shown
 from bot.store import QuotaUsage, Store
@@ -16,16 +17,16 @@ from bot.store import QuotaUsage, Store
 class Answers:
     """Answers to what a member asks about themselves; nothing here changes a job or a credit."""
 
-    def __init__(self, settings: Settings, store: Store, clock: Callable[[], float]) -> None:
+    def __init__(self, settings: Settings, store: Store, clock: Callable[[], float],
+                 provider_name: Callable[[], str] = lambda: "local") -> None:
         self.settings = settings
         self.store = store
         self.clock = clock
+        self.provider_name = provider_name
 
-    def help_text(self) -> str:
-        """What the bot can do and what it costs."""
-        price = self.settings.price_of
-        return messages.HELP.format(c1=price("768P", 6).credits, c2=price("768P", 10).credits,
-                                    c3=price("1080P", 6).credits)
+    def help_text(self, platform: str = "console") -> str:
+        """What the bot can do on `platform` and what it costs."""
+        return help_text(self.settings, platform, self.provider_name())
 
     async def usage(self, platform: str, workspace_id: str, user_id: str) -> QuotaUsage:
         """A member's and their workspace's credits today, under the configured defaults."""
@@ -70,7 +71,7 @@ class Answers:
 
     async def help(self, req: CommandRequest) -> Reply:
         """`/help`."""
-        return Reply(self.help_text(), ephemeral=True)
+        return Reply(self.help_text(req.platform), ephemeral=True)
 
 
 def history_line(j: Job) -> str:

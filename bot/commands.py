@@ -26,6 +26,8 @@ class CommandRequest:
     resolution: str | None = None
     prompt_optimizer: bool | None = None
     fast_pretreatment: bool | None = None
+    model: str | None = None  # `standard` or `fast` as the member chose (None: the operator's default)
+    camera: tuple[str, ...] = ()  # camera moves picked in a form or an option, added to the prompt in one bracket
     attachments: tuple[AttachmentRef, ...] = ()
     thread: ThreadRef | None = None
     job_id: str | None = None  # for status and regenerate
@@ -61,6 +63,7 @@ def request_from_json(data: dict[str, Any]) -> CommandRequest:
     values["attachments"] = tuple(AttachmentRef(**a) for a in values.get("attachments") or ())
     values["thread"] = ThreadRef(**values["thread"]) if values.get("thread") else None
     values["args"] = tuple(values.get("args") or ())
+    values["camera"] = tuple(values.get("camera") or ())
     return CommandRequest(**values)
 
 

@@ -9,9 +9,6 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The Fast model's list prices (MiniMax's, which every host repeats): image-to-video only.
-FAST_LIST_PRICES = {"768p_6s": 0.19, "768p_10s": 0.32, "1080p_6s": 0.33}
-
 
 @dataclass(frozen=True)
 class Price:
@@ -71,6 +68,7 @@ class Settings(BaseSettings):
     fal_key: Secret = None
     fal_queue_url: str = "https://queue.fal.run"
     fal_fast: bool = False
+    hailuo_default_model: Literal["standard", "fast"] = "standard"  # image jobs; text-only ones are always standard
 
     public_base_url: str | None = None
     callback_port: int = 8080
@@ -99,10 +97,17 @@ class Settings(BaseSettings):
     credits_768p_6s: int = Field(1, ge=0)
     credits_768p_10s: int = Field(2, ge=0)
     credits_1080p_6s: int = Field(2, ge=0)
+    credits_fast_768p_6s: int = Field(1, ge=0)
+    credits_fast_768p_10s: int = Field(1, ge=0)
+    credits_fast_1080p_6s: int = Field(1, ge=0)
 
     price_768p_6s_usd: float = Field(0.28, ge=0)
     price_768p_10s_usd: float = Field(0.56, ge=0)
     price_1080p_6s_usd: float = Field(0.49, ge=0)
+    # The Fast model's list prices (MiniMax's, which every host repeats): image-to-video only.
+    price_fast_768p_6s_usd: float = Field(0.19, ge=0)
+    price_fast_768p_10s_usd: float = Field(0.32, ge=0)
+    price_fast_1080p_6s_usd: float = Field(0.33, ge=0)
     provider_prices: str = ""
     budget_daily_usd: float | None = Field(None, ge=0)
     blocked_terms: str = ""
@@ -154,19 +159,20 @@ class Settings(BaseSettings):
     def price_of(self, resolution: str, duration: int, *, provider: str | None = None, model: str = "") -> Price:
         """Credits and estimated dollars of one video on `provider` running `model`.
 
-        Credits: CREDITS_<RES>_<DUR>S. Dollars: a PROVIDER_PRICES entry for this provider (and model
-        kind) if there is one, else PRICE_<RES>_<DUR>S_USD for the standard model and the Fast
-        model's list price for a Fast one (every host lists MiniMax's own prices).
+        Credits: CREDITS_<RES>_<DUR>S, or CREDITS_FAST_<RES>_<DUR>S for the Fast model. Dollars: a
+        PROVIDER_PRICES entry for this provider (and model kind) if there is one, else
+        PRICE_<RES>_<DUR>S_USD, or PRICE_FAST_<RES>_<DUR>S_USD for the Fast model (every host lists
+        MiniMax's own prices). `model` is `fast`, or a model name with "fast" in it, for the Fast model.
         """
         kind = f"{resolution.lower()}_{duration}s"
         usd = self.usd_of(resolution, duration, provider=provider, model=model)
-        return Price(getattr(self, f"credits_{kind}"), usd)
+        return Price(getattr(self, f"credits_{'fast_' if 'fast' in model.lower() else ''}{kind}"), usd)
 
     def usd_of(self, resolution: str, duration: int, *, provider: str | None = None, model: str = "") -> float:
         """The estimated dollars of one video (see price_of); 0 for a kind with no price."""
         kind = f"{resolution.lower()}_{duration}s"
         fast = "fast" in model.lower()
-        usd = FAST_LIST_PRICES.get(kind, 0.0) if fast else getattr(self, f"price_{kind}_usd", 0.0)
+        usd = getattr(self, f"price_{'fast_' if fast else ''}{kind}_usd", 0.0)
         if provider is not None:
             usd = self.provider_price_table.get(f"{provider}{'-fast' if fast else ''}:{kind}", usd)
         return usd

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from bot import messages
+from bot import camera, messages
+from bot.messages import options as option_words
 
 MAX_PROMPT_CHARS = 2000
 DURATIONS = (6, 10)
 RESOLUTIONS = ("768P", "1080P")
+MODELS = ("standard", "fast")  # Hailuo 2.3, and its Fast model (image-to-video only): see bot/models.py
 
 
 class InvalidRequest(ValueError):
@@ -38,6 +40,7 @@ class VideoRequest:
     prompt_optimizer: bool = True
     fast_pretreatment: bool = False
     first_frame: FirstFrame | None = field(default=None)
+    model: str = "standard"
 
     @classmethod
     def build(
@@ -50,6 +53,7 @@ class VideoRequest:
         fast_pretreatment: bool | None = None,
         has_image: bool = False,
         first_frame: FirstFrame | None = None,
+        model: str | None = None,
     ) -> VideoRequest:
         """Check raw user input against the contract and return the request, or raise InvalidRequest."""
         text = (prompt or "").strip()
@@ -62,8 +66,16 @@ class VideoRequest:
             raise InvalidRequest(messages.PROMPT_CONTROL_CHARS)
         if text and not any(_is_visible(ch) for ch in text):
             raise InvalidRequest(messages.PROMPT_INVISIBLE)
-        if not text and not has_image:
-            raise InvalidRequest(messages.PROMPT_REQUIRED)
+        text, problem = camera.checked(text)  # every bracket a known camera move, at most three in one
+        if problem is not None:
+            raise InvalidRequest(problem)
+        if not has_image and not camera.description(text):
+            raise InvalidRequest(messages.PROMPT_REQUIRED)  # camera moves alone describe no scene
+        model = model or "standard"
+        if model not in MODELS:
+            raise InvalidRequest(option_words.BAD_MODEL.format(got=model))
+        if model == "fast" and not has_image:
+            raise InvalidRequest(option_words.FAST_NEEDS_IMAGE)
         seconds = _parse_duration(duration)
         res = _parse_resolution(resolution)
         if res == "1080P" and seconds != 6:
@@ -75,13 +87,17 @@ class VideoRequest:
             prompt_optimizer=True if prompt_optimizer is None else bool(prompt_optimizer),
             fast_pretreatment=False if fast_pretreatment is None else bool(fast_pretreatment),
             first_frame=first_frame,
+            model=model,
         )
 
     def with_first_frame(self, frame: FirstFrame) -> VideoRequest:
         """Return a copy carrying the checked first frame."""
-        return VideoRequest(
-            self.prompt, self.duration, self.resolution, self.prompt_optimizer, self.fast_pretreatment, frame
-        )
+        return replace(self, first_frame=frame)
+
+    @property
+    def fast(self) -> bool:
+        """Whether this video uses the Fast model."""
+        return self.model == "fast"
 
     @property
     def mode(self) -> str:
@@ -89,15 +105,19 @@ class VideoRequest:
         return "i2v" if self.first_frame else "t2v"
 
     def to_json(self) -> str:
-        """Serialise for storage."""
-        return json.dumps(asdict(self), sort_keys=True)
+        """Serialise for storage; the standard model is left out, so such a job reads as it did before models."""
+        data = asdict(self)
+        if data["model"] == "standard":
+            del data["model"]
+        return json.dumps(data, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> VideoRequest:
-        """Rebuild from `to_json` output."""
+        """Rebuild from `to_json` output (fields a newer version added are ignored)."""
         data: dict[str, Any] = json.loads(text)
         frame = data.pop("first_frame", None)
-        return cls(**data, first_frame=FirstFrame(**frame) if frame else None)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known}, first_frame=FirstFrame(**frame) if frame else None)
 
 
 def _is_control(ch: str) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from bot import i18n, messages
+from bot import i18n, messages, models
 from bot.admin import AdminScope, handle_admin
 from bot.answers import Answers
 from bot.budget import PlatformBudget
@@ -66,7 +66,7 @@ class Core:
         self.wake = wake
         self.clock = clock
         self.frames_dir = Path(settings.media_dir) / "frames"
-        self.answers = Answers(settings, store, clock)
+        self.answers = Answers(settings, store, clock, lambda: self.provider_name)
         self.admin = AdminScope(settings, store, clock)
 
     async def handle(self, req: CommandRequest, opener: StatusOpener | None = None) -> Reply:
@@ -108,7 +108,7 @@ class Core:
                       "repost": lambda r: repost_command(self, r), "status": self.answers.status,
                       "help": self.answers.help}.get(req.command)
             if answer is None:
-                return _refusal(messages.UNKNOWN_COMMAND.format(help=self.help_text()))
+                return _refusal(messages.UNKNOWN_COMMAND.format(help=self.help_text(req.platform)))
             return await answer(req)
         except InvalidRequest as exc:
             return _refusal(i18n.said(exc))
@@ -118,9 +118,9 @@ class Core:
         """The provider new jobs go to now."""
         return self._provider_name if isinstance(self._provider_name, str) else self._provider_name()
 
-    def help_text(self) -> str:
-        """What the bot can do and what it costs."""
-        return self.answers.help_text()
+    def help_text(self, platform: str = "console") -> str:
+        """What the bot can do on `platform` and what it costs."""
+        return self.answers.help_text(platform)
 
     # -- making a video -------------------------------------------------------------------
 
@@ -131,13 +131,15 @@ class Core:
             raise InvalidRequest(messages.IMAGE_TOO_MANY)
         req = await apply_preset(self.store, req)  # the named preset (or the member's default), combined
         request = VideoRequest.build(
-            req.prompt, duration=req.duration, resolution=req.resolution, prompt_optimizer=req.prompt_optimizer,
-            fast_pretreatment=req.fast_pretreatment, has_image=bool(req.attachments),
+            models.prompt_with_camera(req), duration=req.duration, resolution=req.resolution,
+            prompt_optimizer=req.prompt_optimizer, fast_pretreatment=req.fast_pretreatment,
+            has_image=bool(req.attachments),
+            model=models.model_for(self.settings, self.provider_name, req.model, has_image=bool(req.attachments)),
         )
         if term := blocked_term(request.prompt, self.settings.blocked_term_list):
             raise InvalidRequest(messages.BLOCKED_TERM.format(term=term))
         # Refuse early, before downloading anything, when the credits are plainly not there.
-        cost = self.settings.price_of(request.resolution, request.duration).credits
+        cost = self.settings.price_of(request.resolution, request.duration, model=request.model).credits
         usage = await self.answers.usage(req.platform, req.workspace_id, req.user_id)
         if cost > usage.user_left:
             return self._quota_refusal(cost, usage)
@@ -167,7 +169,8 @@ class Core:
         *, regenerated_from: str | None = None, chain: Mapping[str, Any] | None = None,
     ) -> Reply:
         now = self.clock()
-        price = self.settings.price_of(request.resolution, request.duration, provider=self.provider_name)
+        price = self.settings.price_of(request.resolution, request.duration, provider=self.provider_name,
+                                       model=request.model)
         job = Job(
             id=job_id, platform=req.platform, workspace_id=req.workspace_id, channel_id=req.channel_id,
             user_id=req.user_id, user_name=req.user_name, request=request, cost=price.credits,

@@ -1,4 +1,4 @@
-"""Parse `/video` text (`a cat --duration 10 --resolution 1080P --no-optimizer --fast --preset noir`)."""
+"""Parse `/video` text (`a cat --duration 10 --resolution 1080P --no-optimizer --fast --model fast --preset noir`)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ from dataclasses import dataclass
 
 from bot import messages
 from bot.contract import InvalidRequest
+from bot.messages import options as option_words
 
 _FLAGS_WITH_VALUE = {"--duration": "duration", "-d": "duration", "--resolution": "resolution", "-r": "resolution",
-                     "--image": "image", "--preset": "preset"}
+                     "--image": "image", "--preset": "preset", "--model": "model", "-m": "model"}
 _SWITCHES = {
     "--no-optimizer": ("prompt_optimizer", False),
     "--no-prompt-optimizer": ("prompt_optimizer", False),
     "--optimizer": ("prompt_optimizer", True),
-    "--fast": ("fast_pretreatment", True),
+    "--fast": ("fast_pretreatment", True),  # fast pretreatment, as it always meant; the Fast model is --model fast
     "--fast-pretreatment": ("fast_pretreatment", True),
+    "--fast-model": ("model", "fast"),
 }
 
 
@@ -29,6 +31,7 @@ class VideoArgs:
     fast_pretreatment: bool | None = None
     image: str | None = None
     preset: str | None = None  # `--preset NAME` (bot/presets.py)
+    model: str | None = None
 
 
 def parse_video_args(text: str) -> VideoArgs:
@@ -53,7 +56,7 @@ def parse_video_args(text: str) -> VideoArgs:
             field, value = _SWITCHES[key]
             values[field] = value
         elif key.startswith("--") and len(key) > 2:
-            raise InvalidRequest(messages.UNKNOWN_OPTION.format(option=name))
+            raise InvalidRequest(option_words.UNKNOWN_OPTION.format(option=name))
         else:
             prompt.append(word)
         i += 1

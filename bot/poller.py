@@ -227,7 +227,7 @@ class Poller:
         if job.submit_attempts > 0 and self.providers.get(job.provider) is not None:
             name = job.provider
         usd = self.settings.usd_of(job.request.resolution, job.request.duration, provider=name,
-                                   model=self.providers.model_of(name))
+                                   model=job.request.model)
         return job.replace(provider=name, price_usd=usd)
 
     def _step_for(self, job: Job, now: float, timeout: float) -> Callable[[], Coroutine[Any, Any, None]] | None:

@@ -63,13 +63,15 @@ class StatusView:
     cancellable: bool = False  # the status message offers a Cancel button (the job can still be called off)
     time_left_seconds: float | None = None  # likely still to go, from recent jobs of its kind (None: not shown)
     time_left_once_started: bool = False  # the estimate counts from when the provider takes it (still in line)
+    fast_model: bool = False  # made with the Fast model
 
     @property
     def settings(self) -> str:
         """`6 s · 768P · from an image`: the same words every message uses, in the view's language."""
         return render(join(" · ", settings_words(self.duration, self.resolution, has_image=self.has_image,
                                                  prompt_optimizer=self.prompt_optimizer,
-                                                 fast_pretreatment=self.fast_pretreatment)), self.locale)
+                                                 fast_pretreatment=self.fast_pretreatment,
+                                                 fast_model=self.fast_model)), self.locale)
 
     @property
     def time_left(self) -> str | None:

@@ -35,6 +35,7 @@ def status_view(job: Job, now: float, *, credits_left: int | None = None, positi
         cancellable=job.status in CANCELLABLE and job.cancel_requested_at is None,
         time_left_seconds=None if job.status.terminal or job.cancel_requested_at is not None else time_left,
         time_left_once_started=job.status in (JobStatus.QUEUED, JobStatus.SUBMITTING),
+        fast_model=req.fast,
     )
 
 
@@ -53,7 +54,8 @@ def thread_of(job: Job) -> ThreadRef:
 def _words(job: Job) -> list[str]:
     req = job.request
     return messages.settings_words(req.duration, req.resolution, has_image=req.first_frame is not None,
-                          prompt_optimizer=req.prompt_optimizer, fast_pretreatment=req.fast_pretreatment)
+                          prompt_optimizer=req.prompt_optimizer, fast_pretreatment=req.fast_pretreatment,
+                          fast_model=req.fast)
 
 
 def video_post(job: Job, path: str, size: int) -> VideoPost:

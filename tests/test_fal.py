@@ -101,15 +101,20 @@ async def test_image_jobs_send_a_data_url(rig: ProviderRig, fake: FakeFal, resol
         assert container.streams.video[0].codec_context.name == "h264"
 
 
-async def test_fast_animates_images_and_refuses_text_refunded(tmp_path: Path, fake: FakeFal) -> None:
-    rig = await open_rig(tmp_path, fake, fast=True)
+async def test_fal_fast_animates_images_and_leaves_text_to_the_standard_model(tmp_path: Path, fake: FakeFal) -> None:
+    # FAL_FAST=true makes the Fast model the default of image jobs; a text-only one uses the standard model
+    # (it used to be accepted and then fail at fal).
+    rig = await ProviderRig(tmp_path, FalProvider(fake.key, fake.queue_url), fal_fast=True,
+                            hailuo_provider="fal", fal_key=fake.key).open()
+    fake.clock = rig.clock
     rig.port.files["att://1"] = png()
     image_job = await rig.ask("waves", attachments=(AttachmentRef("att://1", "a.png"),))
     text_job = await rig.ask("no picture here", user="u2")
-    assert await rig.until_done(image_job, text_job) == [D, JobStatus.FAILED]
-    assert [endpoint for endpoint, _ in fake.submissions] == [FAST_STD_I2V]
-    assert (await rig.store.get_job(text_job)).error == messages.PROVIDER_BAD_INPUT
-    assert await rig.ledger(text_job) == ["reserve", "release"]
+    assert await rig.until_done(image_job, text_job) == [D, D]
+    assert sorted(endpoint for endpoint, _ in fake.submissions) == [FAST_STD_I2V, STD_T2V]
+    fast, standard = await rig.store.get_job(image_job), await rig.store.get_job(text_job)
+    assert (fast.request.model, fast.price_usd) == ("fast", 0.19)
+    assert (standard.request.model, standard.price_usd) == ("standard", 0.28)
     await rig.close()
     await rig.provider.aclose()
 

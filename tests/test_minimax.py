@@ -150,10 +150,15 @@ async def test_expired_download_url_is_renewed(rig: ProviderRig, fake: FakeMiniM
 async def test_fast_model_only_with_an_image(fake: FakeMiniMax) -> None:
     from bot.contract import VideoRequest
 
+    # MINIMAX_MODEL set to the Fast model makes it the default of image jobs (bot/models.py); a text-only
+    # request still goes to the standard model instead of failing at MiniMax.
     provider = MiniMaxProvider(fake.api_key, fake.base_url, model="MiniMax-Hailuo-2.3-Fast")
+    await provider.submit(VideoRequest.build("a cat"))
+    assert fake.submissions[-1]["model"] == "MiniMax-Hailuo-2.3"
+    # A Fast request without an image (past the contract's own check, on purpose) never reaches MiniMax.
     with pytest.raises(ProviderError) as err:
-        await provider.submit(VideoRequest.build("a cat"))
-    assert err.value.fault is Fault.USER
+        await provider.submit(VideoRequest("a cat", model="fast"))
+    assert err.value.fault is Fault.USER and len(fake.submissions) == 1
     await provider.aclose()
 
 

@@ -135,7 +135,7 @@ async def test_the_fakes_own_validation_reaches_the_bot_as_a_user_fault(fake: Fa
     assert err.value.fault is Fault.USER and err.value.code == 422 and "6 second" in str(err.value)
     fast = ReplicateProvider(fake.token, fake.base_url, model="minimax/hailuo-2.3-fast")
     with pytest.raises(ProviderError) as err:
-        await fast.submit(VideoRequest.build("a cat"))
+        await fast.submit(VideoRequest("a cat", model="fast"))  # a Fast request without its image
     assert err.value.fault is Fault.USER and fake.submissions == []  # refused before spending a call
     unknown = ReplicateProvider(fake.token, fake.base_url, model="minimax/hailuo-9")
     with pytest.raises(ProviderError) as err:

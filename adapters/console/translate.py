@@ -49,6 +49,7 @@ def to_request(line: str, *, user_id: str, channel_id: str = "terminal", locale:
             resolution=args.resolution,
             prompt_optimizer=args.prompt_optimizer,
             fast_pretreatment=args.fast_pretreatment,
+            model=args.model,
             attachments=attachments,
             preset=args.preset,
             **base,

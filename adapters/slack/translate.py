@@ -14,6 +14,7 @@ from bot.contract import InvalidRequest, VideoRequest
 from bot.days import human_duration
 from bot.i18n import render
 from bot.messages import user_ref
+from bot.models import parse_model
 from bot.parsing import parse_video_args
 from bot.ports import AttachmentRef, StatusView
 from bot.preset_parsing import as_video_text, preset_request
@@ -213,7 +214,7 @@ def _video(text: str, base: dict[str, Any], files: tuple[AttachmentRef, ...]) ->
     # The contract needs nothing but the text: a slash command refused by it is answered in its acknowledgement
     # (with a preset named, the prompt may be empty: the preset's text is checked with it by the core).
     VideoRequest.build(args.prompt, duration=args.duration, resolution=args.resolution,
-                       has_image=bool(files) or args.preset is not None)
+                       has_image=bool(files) or args.preset is not None, model=parse_model(args.model))
     return CommandRequest(command="video", prompt=args.prompt, duration=args.duration, resolution=args.resolution,
                           prompt_optimizer=args.prompt_optimizer, fast_pretreatment=args.fast_pretreatment,
-                          attachments=files, preset=args.preset, **base)
+                          model=args.model, attachments=files, preset=args.preset, **base)

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from adapters.console.app import TerminalStatus, chat
 from adapters.console.port import ConsolePort
 from adapters.console.translate import PLATFORM, WORKSPACE, render_status
-from bot import messages
+from bot import camera, messages
 from bot.cli.runtime import Runtime, open_runtime
 from bot.commands import CommandRequest
 from bot.config import Settings
@@ -85,7 +85,8 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         user_name=local_user(), command="extend" if extend else "video", job_id=extend,
         prompt=(args.prompt or None) if extend else args.prompt, duration=args.duration,
         resolution=args.resolution, prompt_optimizer=False if args.no_prompt_optimizer else None,
-        fast_pretreatment=True if args.fast_pretreatment else None,
+        fast_pretreatment=True if args.fast_pretreatment else None, model=getattr(args, "model", None),
+        camera=tuple(camera.split(getattr(args, "camera", ""))),
         attachments=(attachment,) if attachment else (), locale=locale,
     )
     async with open_runtime(settings, {PLATFORM: port}) as rt:

@@ -20,10 +20,15 @@ def channel_ref(channel_id: str) -> str:
 
 
 def settings_words(
-    duration: int, resolution: str, *, has_image: bool, prompt_optimizer: bool, fast_pretreatment: bool
+    duration: int, resolution: str, *, has_image: bool, prompt_optimizer: bool, fast_pretreatment: bool,
+    fast_model: bool = False,
 ) -> list[str]:
     """`["6 s", "768P", "from an image", "optimizer off", "fast"]`: a video's settings, as every message says them."""
+    from bot.messages.options import WORD_FAST_MODEL
+
     words: list[str] = [SECONDS.format(n=duration), resolution]
+    if fast_model:
+        words.append(WORD_FAST_MODEL)
     if has_image:
         words.append(WORD_FROM_IMAGE)
     if not prompt_optimizer:
@@ -173,15 +178,8 @@ REGENERATE_IMAGE_GONE = _("The image this video started from has been cleaned up
 JOB_NOT_FOUND = _("I don't know a job called {job}.")
 STATUS_LINE = _("{job} {status} after {elapsed}: {prompt}")
 OPTION_NEEDS_VALUE = _("The option {option} needs a value, for example {option} 10.")
-UNKNOWN_OPTION = _(
-    "I don't know the option {option}. Options: --duration 6|10, --resolution 768P|1080P, --no-optimizer, --fast."
-)
 UNKNOWN_COMMAND = _("I don't know that command. {help}")
-HELP = _(
-    "Make a video: /video <prompt> [--duration 6|10] [--resolution 768P|1080P] "
-    "[--no-optimizer] [--fast] [--image PATH]. Also: /quota, /status [job], /history, /help. "
-    "Costs: 768P 6 s = {c1:credits}, 768P 10 s = {c2:credits}, 1080P 6 s = {c3:credits}."
-)
+# The help texts, one per platform, are in bot/messages/options.py (bot/help.py builds them).
 RUN_POLLER_ONLY = _("No chat adapter is configured (no DISCORD_TOKEN or SLACK_BOT_TOKEN); running the poller alone.")
 
 ADMIN_ONLY = _("Only workspace admins can use admin commands.")

@@ -32,6 +32,7 @@ from bot.tasks import TaskSupervisor
 log = logging.getLogger(__name__)
 
 MODEL = "minimax/hailuo-2.3"
+FAST_MODEL = "minimax/hailuo-2.3-fast"  # image-to-video only: its schema requires first_frame_image
 _OPERATOR_ERRORS = {2021, 10000, 10001}  # invalid credentials, authentication errors
 
 
@@ -70,7 +71,7 @@ class CloudflareProvider:
             data["prompt"] = request.prompt
         if first_frame is not None:
             data["first_frame_image"] = first_frame
-        return {"model": MODEL, "input": data}
+        return {"model": FAST_MODEL if request.fast else MODEL, "input": data}
 
     async def submit(self, request: VideoRequest) -> str:
         """Start the blocking call in the background; return our own task id for it."""

@@ -64,7 +64,7 @@ def make_provider(settings: Settings, *, supervisor: TaskSupervisor, state_dir: 
 
         if settings.fal_key is None:
             raise ValueError("HAILUO_PROVIDER=fal needs FAL_KEY")
-        return FalProvider(settings.fal_key.get_secret_value(), settings.fal_queue_url, fast=settings.fal_fast,
+        return FalProvider(settings.fal_key.get_secret_value(), settings.fal_queue_url,
                            webhook_url=callback_url(settings, "fal"))
     raise ValueError(f"HAILUO_PROVIDER must be local, minimax, cloudflare, replicate or fal, not {name}")
 

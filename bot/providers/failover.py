@@ -65,13 +65,6 @@ class ProviderSet:
     def __getitem__(self, name: str) -> Provider:
         return self._by_name[name]
 
-    def model_of(self, name: str) -> str:
-        """The model the provider called `name` runs (its `model`, else the standard one)."""
-        provider = self._by_name.get(name)
-        if getattr(provider, "fast", False):
-            return "MiniMax-Hailuo-2.3-Fast"
-        return str(getattr(provider, "model", "") or "MiniMax-Hailuo-2.3")
-
     async def submit_to(self, name: str, request: VideoRequest) -> str:
         """Submit to the provider a job was claimed for; an outage of the primary fails new jobs over."""
         provider = self._by_name[name]

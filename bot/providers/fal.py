@@ -62,11 +62,9 @@ class FalProvider:
         key: str,
         queue_url: str = "https://queue.fal.run",
         *,
-        fast: bool = False,
         webhook_url: str | None = None,
         client: httpx.AsyncClient | None = None,
     ) -> None:
-        self.fast = fast
         self.webhook_url = webhook_url
         self.queue_url = queue_url.rstrip("/")
         self._client = client or httpx.AsyncClient(
@@ -88,7 +86,7 @@ class FalProvider:
 
     async def submit(self, request: VideoRequest) -> str:
         """Queue the request; return fal's request id."""
-        endpoint = endpoint_for(request, fast=self.fast, has_image=request.first_frame is not None)
+        endpoint = endpoint_for(request, fast=request.fast, has_image=request.first_frame is not None)
         image = await data_url_async(request.first_frame) if request.first_frame else None
         params = {"fal_webhook": self.webhook_url} if self.webhook_url else None
         data = await self._call("POST", f"/{endpoint}", "submit", json=self.body(request, image), params=params)

@@ -26,6 +26,7 @@ from bot.providers.http import (
 log = logging.getLogger(__name__)
 
 FAST_MODEL = "MiniMax-Hailuo-2.3-Fast"
+STANDARD_MODEL = "MiniMax-Hailuo-2.3"
 _STATES = {
     "Preparing": TaskStatus.PREPARING,
     "Queueing": TaskStatus.QUEUEING,
@@ -58,10 +59,11 @@ class MiniMaxProvider:
 
     def body(self, request: VideoRequest, first_frame: str | None) -> dict[str, Any]:
         """The exact JSON the API receives for `request`."""
-        if self.model == FAST_MODEL and first_frame is None:
+        if request.fast and first_frame is None:
             raise ProviderError(Fault.USER, "the Fast model only animates an image", code="fast_needs_image")
         body: dict[str, Any] = {
-            "model": self.model,
+            # MINIMAX_MODEL names the standard model; set to the Fast one it only made that the default (bot/models.py).
+            "model": FAST_MODEL if request.fast else (STANDARD_MODEL if self.model == FAST_MODEL else self.model),
             "duration": int(request.duration),
             "resolution": request.resolution,
             "prompt_optimizer": bool(request.prompt_optimizer),

@@ -24,6 +24,7 @@ import httpx
 
 from bot.contract import VideoRequest
 from bot.images import data_url_async
+from bot.models import replicate_models
 from bot.providers.base import Fault, ProviderError, TaskLost, TaskState, TaskStatus
 from bot.providers.http import (
     ExpiredURL,
@@ -74,9 +75,18 @@ class ReplicateProvider:
         self._client = client or api_client(base_url, token, timeout)
         self._downloads = download_client()
 
+    def model_for(self, request: VideoRequest) -> str:
+        """The Replicate model a request goes to: REPLICATE_MODEL's standard one, or its Fast sibling."""
+        standard, fast = replicate_models(self.model)
+        if request.fast:
+            if fast is None:
+                raise ProviderError(Fault.USER, f"{standard} has no Fast model", code="fast_not_offered")
+            return fast
+        return standard
+
     def body(self, request: VideoRequest, first_frame: str | None) -> dict[str, Any]:
         """The exact JSON Replicate receives for `request` (resolution lowercase, duration an int)."""
-        if self.model.endswith("-fast") and first_frame is None:
+        if request.fast and first_frame is None:
             raise ProviderError(Fault.USER, "the Fast model only animates an image", code="fast_needs_image")
         data: dict[str, Any] = {
             # Always a string: an image-only job sends "" rather than risk a schema that requires it.
@@ -96,7 +106,7 @@ class ReplicateProvider:
     async def submit(self, request: VideoRequest) -> str:
         """Create the prediction; return its id."""
         frame = await data_url_async(request.first_frame) if request.first_frame else None
-        data = await self._call("POST", f"/models/{self.model}/predictions", "submit",
+        data = await self._call("POST", f"/models/{self.model_for(request)}/predictions", "submit",
                                 json=self.body(request, frame))
         task_id = str(data.get("id") or "")
         if not _ID.fullmatch(task_id):

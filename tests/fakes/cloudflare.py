@@ -20,11 +20,13 @@ def schema_problem(body: Any) -> str | None:
     """Why Workers AI would refuse this body with a 400, or None."""
     if not isinstance(body, dict) or set(body) != {"model", "input"}:
         return "body must be {model, input}"
-    if body["model"] != "minimax/hailuo-2.3":
+    if body["model"] not in ("minimax/hailuo-2.3", "minimax/hailuo-2.3-fast"):
         return "unknown model"
     data = body["input"]
     if not isinstance(data, dict):
         return "input must be an object"
+    if body["model"].endswith("-fast") and "first_frame_image" not in data:
+        return "missing required ['first_frame_image']"  # hailuo-2.3-fast's schema requires it
     if set(data) - FIELDS:
         return f"additionalProperties: {sorted(set(data) - FIELDS)}"
     if REQUIRED - set(data):
