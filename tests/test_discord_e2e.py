@@ -103,7 +103,7 @@ async def test_commands_synced_with_option_types_and_choices(tmp_path: Path, fak
     async with Bot(tmp_path, fake):
         commands = {c["name"]: c for c in fake.commands[GUILD_ID]}
         assert set(commands) == {"video", "video-quota", "video-history", "video-admin", "video-cancel",
-                                 "video-preset", "video-repost", "Animate image"}
+                                 "video-preset", "video-repost", "video-help", "video-status", "Animate image"}
         assert int(commands["video-admin"]["default_member_permissions"]) == 1 << 5  # Manage Server
         options = {o["name"]: o for o in commands["video"]["options"]}
         assert options["prompt"]["type"] == 3 and options["prompt"]["max_length"] == 2000
@@ -111,6 +111,8 @@ async def test_commands_synced_with_option_types_and_choices(tmp_path: Path, fak
         assert options["duration"]["type"] == 4 and [c["value"] for c in options["duration"]["choices"]] == [6, 10]
         assert [c["value"] for c in options["resolution"]["choices"]] == ["768P", "1080P"]
         assert {o["name"] for o in options.values() if o["type"] == 5} == {"prompt_optimizer", "fast_pretreatment"}
+        assert [c["value"] for c in options["model"]["choices"]] == ["standard", "fast"]
+        assert options["camera"]["type"] == 3 and options["camera"]["autocomplete"] is True
         assert commands["Animate image"]["type"] == 3
         assert sum(p.startswith("applications/") and "commands" in p for p in fake.paths("PUT")) == 1
 

@@ -13,9 +13,11 @@ import yarl
 from discord import app_commands
 
 from adapters.discord import translate as t
+from adapters.discord.animate import AnimateModal
 from adapters.discord.answer import DEFER_AFTER, InteractionAnswer
 from adapters.discord.cancel import CancelButton, register_cancel
 from adapters.discord.chains import CHAIN_ITEMS, install_chain_forms
+from adapters.discord.help import MODEL_CHOICES, OPTION_TEXTS, camera_choices, register_help
 from adapters.discord.history import RepostButton, register_history
 from adapters.discord.inbox import RawInteractions, rebuild
 from adapters.discord.locale import CatalogTranslator
@@ -36,26 +38,6 @@ DEFAULT_API = "https://discord.com/api/v10"
 DEFAULT_GATEWAY = "wss://gateway.discord.gg/"
 READY_TIMEOUT = 60.0
 BUSY_AT = 8  # more /video interactions than this in flight: defer each at once
-
-
-class AnimateModal(discord.ui.Modal, title="Animate image"):
-    """Asks for the prompt after `Animate image` on a message; the image comes from that message."""
-
-    prompt: discord.ui.TextInput = discord.ui.TextInput(
-        label="What should happen?", style=discord.TextStyle.paragraph, required=False, max_length=2000,
-        placeholder="Slow zoom in, leaves drifting in the wind")
-
-    def __init__(self, adapter: DiscordAdapter, image: dict[str, Any], locale: str | None = None) -> None:
-        super().__init__(title=render(messages.ANIMATE_TITLE, locale))
-        self.prompt.label = render(messages.ANIMATE_LABEL, locale)
-        self.prompt.placeholder = render(messages.ANIMATE_HINT, locale)
-        self.adapter = adapter
-        self.image = image
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        req = self.adapter.request(interaction, "video", prompt=self.prompt.value or None,
-                                   attachments=(t.attachment(self.image),))
-        await self.adapter.start_video(interaction, req)
 
 
 class _Hooks:
@@ -165,16 +147,19 @@ class DiscordAdapter:
                                duration="6 or 10 seconds", resolution="768P, or 1080P (6 s only)",
                                prompt_optimizer="Let the model polish your prompt (default on)",
                                fast_pretreatment="Shorter prompt optimisation (default off)",
-                               preset="A preset to apply (your own, or this server's)")
+                               preset="A preset to apply (your own, or this server's)", **OPTION_TEXTS)
         @app_commands.choices(duration=[app_commands.Choice(name="6 seconds", value=6),
                                         app_commands.Choice(name="10 seconds", value=10)],
                               resolution=[app_commands.Choice(name="768P", value="768P"),
-                                          app_commands.Choice(name="1080P (6 s only)", value="1080P")])
+                                          app_commands.Choice(name="1080P (6 s only)", value="1080P")],
+                              model=MODEL_CHOICES)
+        @app_commands.autocomplete(camera=camera_choices)
         async def video(interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 2000] | None = None,
                         image: discord.Attachment | None = None, duration: app_commands.Choice[int] | None = None,
                         resolution: app_commands.Choice[str] | None = None, prompt_optimizer: bool | None = None,
-                        fast_pretreatment: bool | None = None, preset: app_commands.Range[str, 1, 40] | None = None
-                        ) -> None:
+                        fast_pretreatment: bool | None = None, preset: app_commands.Range[str, 1, 40] | None = None,
+                        model: app_commands.Choice[str] | None = None,
+                        camera: app_commands.Range[str, 1, 100] | None = None) -> None:
             data = interaction.data or {}
             req = t.video_request(data, **self._who(interaction), upload_limit=interaction.filesize_limit,  # type: ignore[arg-type]
                                   permissions=interaction.permissions.value)
@@ -184,6 +169,7 @@ class DiscordAdapter:
         register_cancel(self, tree)
         register_presets(self, tree)
         register_history(self, tree)
+        register_help(self, tree)
 
         @tree.command(name="video-quota", description="Your video credits today")
         async def quota(interaction: discord.Interaction) -> None:

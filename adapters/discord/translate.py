@@ -7,7 +7,7 @@ from typing import Any
 import discord
 
 from adapters.discord.safe import discord_text, member
-from bot import messages
+from bot import camera, messages
 from bot.commands import CommandRequest
 from bot.days import human_duration
 from bot.i18n import first_locale, render
@@ -73,6 +73,7 @@ def video_request(data: dict[str, Any], *, guild_id: str, channel_id: str, user_
         platform=PLATFORM, workspace_id=guild_id, channel_id=channel_id, user_id=user_id, user_name=user_name,
         command="video", prompt=opts.get("prompt"), duration=opts.get("duration"), resolution=opts.get("resolution"),
         prompt_optimizer=opts.get("prompt_optimizer"), fast_pretreatment=opts.get("fast_pretreatment"),
+        model=opts.get("model"), camera=tuple(camera.split(opts.get("camera") or "")),
         attachments=(attachment(image),) if isinstance(image, dict) else (), upload_limit=upload_limit,
         is_admin=is_admin(permissions), locale=locale, server_locale=server_locale, preset=opts.get("preset"),
     )

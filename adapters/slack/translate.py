@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+from adapters.slack.form_options import chosen, option_blocks
 from adapters.slack.safe import escape, member, slack_text
 from bot import messages
 from bot.commands import CommandRequest
@@ -97,7 +98,7 @@ def modal_request(body: dict[str, Any]) -> tuple[CommandRequest, dict[str, Any]]
     base = _base(user.get("team_id") or body.get("team", {}).get("id", ""), meta["channel"], user["id"],
                  user.get("name", ""))
     req = CommandRequest(command="video", prompt=prompt, duration=duration, resolution=resolution,
-                         attachments=tuple(attachment(f) for f in files[:1]), **base)
+                         attachments=tuple(attachment(f) for f in files[:1]), **chosen(values), **base)
     return req, meta
 
 
@@ -115,7 +116,7 @@ def image_file(message: dict[str, Any]) -> dict[str, Any] | None:
 
 def modal_view(meta: dict[str, Any], chosen: dict[str, Any] | None = None, locale: str | None = None
                ) -> dict[str, Any]:
-    """The `/video` form: prompt, duration, resolution, and an image upload (or the image already chosen)."""
+    """The `/video` form: prompt, duration, resolution, an image upload (or the image already chosen), and options."""
     def say(text: str) -> str:
         return render(text, locale)
 
@@ -143,6 +144,7 @@ def modal_view(meta: dict[str, Any], chosen: dict[str, Any] | None = None, local
                        "label": {"type": "plain_text", "text": say(messages.FORM_IMAGE)},
                        "element": {"type": "file_input", "action_id": "image", "max_files": 1,
                                    "filetypes": ["png", "jpg", "jpeg", "webp"]}})
+    blocks += option_blocks(say)
     return {"type": "modal", "callback_id": MODAL_ID, "private_metadata": json.dumps(meta),
             "title": {"type": "plain_text", "text": say(messages.FORM_TITLE)},
             "submit": {"type": "plain_text", "text": say(messages.FORM_SUBMIT)},

@@ -68,3 +68,4 @@ DISCORD_COMMAND_TEXTS = (
     _("Standard, or Fast: cheaper and quicker, images only"), _("Standard"), _("Fast (images only)"),
     _("Camera moves, up to three, e.g. Pan left,Pedestal up (added to the prompt)"),
 )
+FORM_MODEL_DEFAULT = _("The bot's default")
