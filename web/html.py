@@ -92,6 +92,8 @@ def settings_of(job: Job) -> str:
     """A job's video settings in a few words."""
     r = job.request
     bits = [f"{r.duration} s", r.resolution]
+    if r.fast:
+        bits.append("Fast model")
     if r.first_frame is not None:
         bits.append("image")
     if not r.prompt_optimizer:
