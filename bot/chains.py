@@ -107,10 +107,11 @@ async def chain_command(core: ChainCore, req: CommandRequest, opener: StatusOpen
         duration=req.duration or original.duration, resolution=req.resolution or original.resolution,
         prompt_optimizer=original.prompt_optimizer, fast_pretreatment=original.fast_pretreatment,
         has_image=req.command == "extend" or original.first_frame is not None,
+        model=original.model,  # a Fast video's remix or next clip is Fast too (it has an image: bot/models.py)
     )
     if term := blocked_term(request.prompt, core.settings.blocked_term_list):
         return _refusal(messages.BLOCKED_TERM.format(term=term))
-    cost = core.settings.price_of(request.resolution, request.duration).credits
+    cost = core.settings.price_of(request.resolution, request.duration, model=request.model).credits
     usage = await core.answers.usage(req.platform, req.workspace_id, req.user_id)
     if cost > usage.user_left:
         return core._quota_refusal(cost, usage)  # before any frame is read or decoded
