@@ -62,12 +62,10 @@ def checked(prompt: str) -> tuple[str, Text | None]:
     A problem is an unbalanced or nested bracket, an unknown command, an empty bracket or more than
     three commands in one bracket.
     """
-    depth = 0
-    for ch in prompt:
-        depth += {"[": 1, "]": -1}.get(ch, 0)
-        if depth < 0 or depth > 1:
-            return prompt, words.CAMERA_UNBALANCED
-    if depth:
+    if "[" not in prompt and "]" not in prompt:
+        return prompt, None  # most prompts: nothing to check
+    left = _GROUP.sub("", prompt)  # every innermost [..] taken out: any bracket left has no partner (or nests)
+    if "[" in left or "]" in left:
         return prompt, words.CAMERA_UNBALANCED
     problems: list[Text] = []
 
