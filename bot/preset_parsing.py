@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import messages
 from bot.commands import CommandRequest
 from bot.contract import InvalidRequest
+from bot.messages import options as option_words
 from bot.parsing import parse_video_args
 
 SHARED_FLAGS = ("--workspace", "--shared")
@@ -37,9 +37,9 @@ def preset_request(rest: str, **base: Any) -> CommandRequest:
     if action != "save":
         return CommandRequest(command="preset", args=(action, *((name,) if name else ()), *shared), **base)
     args = parse_video_args(" ".join(words))
-    for option, given in (("--image", args.image), ("--preset", args.preset)):
-        if given is not None:  # a preset keeps text and settings only
-            raise InvalidRequest(messages.UNKNOWN_OPTION.format(option=option))
+    for option, given in (("--image", args.image), ("--preset", args.preset), ("--model", args.model)):
+        if given is not None:  # a preset keeps text and settings only (not the model: an image job's choice)
+            raise InvalidRequest(option_words.UNKNOWN_OPTION.format(option=option))
     return CommandRequest(command="preset", args=("save", name, *shared), prompt=args.prompt,
                           duration=args.duration, resolution=args.resolution, prompt_optimizer=args.prompt_optimizer,
                           fast_pretreatment=args.fast_pretreatment, **base)
