@@ -17,6 +17,8 @@ MAX_COMBINED = 3
 _BY_KEY = {m.lower(): m for m in MOVES}
 _SEPARATORS = re.compile(r"[,\uff0c\u3001]")  # a comma, a full-width comma or an ideographic one
 _GROUP = re.compile(r"\[([^\[\]]*)\]")
+# A bracket right before `(` is a link's text (`[words](address)`), not camera commands: left as typed.
+_MOVES_GROUP = re.compile(r"\[([^\[\]]*)\](?!\()")
 
 
 def moves_list() -> str:
@@ -60,7 +62,7 @@ def checked(prompt: str) -> tuple[str, Text | None]:
     """The prompt with each bracket's commands spelled as the model expects, or the first problem found.
 
     A problem is an unbalanced or nested bracket, an unknown command, an empty bracket or more than
-    three commands in one bracket.
+    three commands in one bracket. A link's text (`[words](address)`) is not a bracket of commands.
     """
     if "[" not in prompt and "]" not in prompt:
         return prompt, None  # most prompts: nothing to check
@@ -80,10 +82,10 @@ def checked(prompt: str) -> tuple[str, Text | None]:
             return match.group(0)
         return bracket or match.group(0)
 
-    fixed = _GROUP.sub(fix, prompt)
+    fixed = _MOVES_GROUP.sub(fix, prompt)
     return (prompt, problems[0]) if problems else (fixed, None)
 
 
 def description(prompt: str) -> str:
     """The prompt without its camera commands: what is left to describe the scene."""
-    return _GROUP.sub(" ", prompt).strip()
+    return _MOVES_GROUP.sub(" ", prompt).strip()

@@ -50,10 +50,10 @@ def time_left(took: list[float], elapsed: float | None) -> float | None:
 class JobHistory:
     """The shared history of job durations, cached per kind."""
 
-    def __init__(self, store: Store, *, model_of: Callable[[str], str], clock: Callable[[], float],
+    def __init__(self, store: Store, *, model_of: Callable[[Job], str], clock: Callable[[], float],
                  refresh_seconds: float = REFRESH_SECONDS) -> None:
         self.store = store
-        self.model_of = model_of  # the model a provider runs (ProviderSet.model_of)
+        self.model_of = model_of  # the model a job runs (its request's: standard or fast, bot/models.py)
         self.clock = clock
         self.refresh_seconds = refresh_seconds
         self._recent: dict[str, deque[float]] = {}  # kind -> durations, oldest first
@@ -64,7 +64,7 @@ class JobHistory:
 
     def kind(self, job: Job) -> str:
         """The kind `job` counts as."""
-        return kind_of(job, self.model_of(job.provider))
+        return kind_of(job, self.model_of(job))
 
     def took(self, job: Job) -> list[float]:
         """How long recent jobs of `job`'s kind took, sorted (from the copy: no query)."""

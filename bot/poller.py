@@ -67,7 +67,7 @@ class Poller:
         self.edits = StatusEdits(self.budget, clock=clock, metrics=self.metrics, on_final=store.final_status_shown)
         self._owed_check_at = 0.0
         # How long recent jobs of each kind took, shared through the database: for pacing and the time left.
-        self.history = JobHistory(store, model_of=self.providers.model_of, clock=clock)
+        self.history = JobHistory(store, model_of=lambda job: job.request.model, clock=clock)
         self.notices = Notices(settings, store, ports, clock=clock, wake=self.wake, budget=self.budget,
                                edits=self.edits, history=self.history)
         self.steps = ProviderSteps(settings, store, self.providers, self.notices,

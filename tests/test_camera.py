@@ -15,6 +15,8 @@ def test_brackets_are_spelled_as_the_model_reads_them() -> None:
     assert prompt == "a fox [Pan left,Pedestal up] in the snow, then [Static shot]"
     assert VideoRequest.build("一只狐狸 [Pan left，Zoom in]").prompt == "一只狐狸 [Pan left,Zoom in]"
     assert len(camera.MOVES) == 15 and "[Tracking shot]" in camera.moves_list()
+    link = "a cat [Discord login](https://evil) [zoom in]"  # a link's text is no camera command (shown inert)
+    assert VideoRequest.build(link).prompt == "a cat [Discord login](https://evil) [Zoom in]"
 
 
 @pytest.mark.parametrize(("prompt", "message"), [

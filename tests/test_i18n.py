@@ -36,7 +36,7 @@ ALLOWED |= {"EXTEND_MAX_CLIPS", "extend"}  # Remix and Extend
 ALLOWED |= {"preset", "save", "list", "use", "delete", "workspace", "NAME", "TEXT", "PROMPT", "noir"}  # presets
 ALLOWED |= {"repost"}  # history: `repost JOB`, the command members type
 ALLOWED |= {"model", "standard", "camera", "prompt_optimizer", "fast_pretreatment", "admin", "Pan", "left",
-            "Pedestal", "up"}  # options: the Fast model, camera moves (commands stay as the model reads them)
+            "Pedestal", "up", "remix"}  # options: the Fast model, camera moves (commands stay as the model reads them)
 
 
 def _extracted() -> dict[str, str | tuple[str, str]]:

@@ -78,7 +78,7 @@ def test_help_per_platform_lists_camera_moves_and_fast_costs(tmp_path: Path) -> 
     s = make_settings(tmp_path, credits_fast_768p_6s=4)
     slack, discord, console = (render(help_text(s, p, "minimax"), "en") for p in ("slack", "discord", "console"))
     assert "/quota" not in slack.replace("/video quota", "") and "--image" not in slack
-    assert "--image PATH" in console and "/quota" in console
+    assert "--image PATH" in console and "/quota" in console and "/remix JOB" in console
     assert "/video-status" in discord and "--duration" not in discord
     for text in (slack, discord, console):
         assert "[Tracking shot]" in text and "With the Fast model: 768P 6 s = 4 credits" in text

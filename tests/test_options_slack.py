@@ -122,7 +122,7 @@ async def test_help_lists_only_what_works_on_slack(tmp_path: Path, slack_fake: F
     # Every command it names is /video and a subcommand Slack's /video takes; no /quota, no --image.
     assert set(re.findall(r"(?<![\w-])/([a-z][a-z-]*)", text)) == {"video"}
     subcommands = set(re.findall(r"/video ([a-z]+)", text.split("Also:")[1]))  # the list of other commands
-    assert subcommands and subcommands <= set(t.SUBCOMMANDS) | {"admin"}
+    assert subcommands and subcommands <= set(t.SUBCOMMANDS) | {"admin", "preset"}
     assert "--image" not in text and "[Tracking shot]" in text and "--model fast" in text
-    assert subcommands == {"status", "history", "quota", "cancel", "help", "admin"}
+    assert subcommands == {"status", "history", "repost", "quota", "preset", "cancel", "help", "admin"}
     assert "With the Fast model" in text

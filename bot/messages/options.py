@@ -33,21 +33,23 @@ HELP_DISCORD = _(
     "Make a video: /video with a prompt and, if you like, image (a first frame to animate), duration, "
     "resolution, model (standard, or fast: cheaper and quicker, images only), camera (up to three moves), "
     "prompt_optimizer and fast_pretreatment. Or pick Animate image from the Apps menu of a message with a "
-    "picture. Also: /video-status [job], /video-history, /video-quota, /video-cancel, /video-help; "
-    "admins: /video-admin."
+    "picture. Under a delivered video: Regenerate, Remix, Extend and Joined video. Also: /video-status [job], "
+    "/video-history, /video-repost, /video-quota, /video-preset, /video-cancel, /video-help; admins: /video-admin."
 )
 HELP_SLACK = _(
     "Make a video: /video <prompt> [--duration 6|10] [--resolution 768P|1080P] [--no-optimizer] [--fast] "
     "[--model fast]; /video alone opens a form with every option and an image upload. To animate a picture, "
     "use the form, mention me in a message with the picture attached, or use the Animate image shortcut on "
     "a message with one. --fast shortens the prompt optimisation; --model fast picks the Fast model (cheaper "
-    "and quicker, images only). Also: /video status [job], /video history, /video quota, /video cancel JOB, "
-    "/video help; admins: /video admin."
+    "and quicker, images only); --preset NAME applies a preset. Under a delivered video: Regenerate, Remix, "
+    "Extend and Joined video. Also: /video status [job], /video history, /video repost JOB, /video quota, "
+    "/video preset save|list|use|delete, /video cancel JOB, /video help; admins: /video admin."
 )
 HELP_CONSOLE = _(
     "Make a video: /video <prompt> [--duration 6|10] [--resolution 768P|1080P] [--no-optimizer] [--fast] "
     "[--image PATH] [--model fast]. --fast shortens the prompt optimisation; --model fast picks the Fast model "
-    "(cheaper and quicker, with --image only). Also: /quota, /status [job], /history, /cancel JOB, /admin, /help."
+    "(cheaper and quicker, with --image only); --preset NAME applies a preset. Also: /quota, /status [job], "
+    "/history, /repost JOB, /remix JOB, /extend JOB, /preset, /cancel JOB, /admin, /help."
 )
 HELP_CAMERA = _("Camera moves go in the prompt in square brackets, up to {max:n} combined in one, for example "
                 "[Pan left,Pedestal up]: {moves}.")
