@@ -92,6 +92,23 @@ def test_generate_fast_without_an_image_exits_2_and_charges_nothing(tmp_path: Pa
     assert ledger_rows(tmp_path) == []
 
 
+def test_generate_fast_with_an_image_and_camera_moves(tmp_path: Path) -> None:
+    import sqlite3
+
+    from PIL import Image
+
+    Image.new("RGB", (640, 480), (10, 80, 160)).save(tmp_path / "frame.png")
+    result = hailuo(tmp_path, "generate", "waves", "--image", str(tmp_path / "frame.png"), "--fast",
+                    "--camera", "push in,Shake", "--duration", "10")
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        (text, cost, usd), = conn.execute("SELECT request, cost, price_usd FROM jobs").fetchall()
+    request = VideoRequest.from_json(text)
+    assert (request.model, request.prompt, request.duration) == ("fast", "waves [Push in,Shake]", 10)
+    assert (cost, usd) == (1, 0.32)  # CREDITS_FAST_768P_10S and the Fast list price, not 2 and $0.56
+    assert ledger_rows(tmp_path) == [("reserve", 1), ("capture", 1)]
+
+
 def test_console_requests_carry_the_model() -> None:
     from adapters.console.translate import to_request
 
@@ -99,3 +116,21 @@ def test_console_requests_carry_the_model() -> None:
     assert isinstance(req, CommandRequest)
     assert (req.model, req.fast_pretreatment) == ("fast", True)  # --fast stays fast pretreatment
     assert to_request("/video a cat --fast-model", user_id="u").model == "fast"
+
+
+async def test_the_fast_model_on_a_host_without_it_is_refused_before_anything_is_accepted(tmp_path: Path) -> None:
+    from bot.core import Core
+    from bot.ports import AttachmentRef
+    from storage import SQLiteStore
+    from tests.helpers import FakeChatPort
+
+    settings = make_settings(tmp_path, replicate_model="someone/other-video-model")
+    store = await SQLiteStore.open(settings.database_path)
+    port = FakeChatPort()
+    core = Core(settings, store, provider_name="replicate", ports={"fake": port})
+    req = CommandRequest("fake", "w", "c", "u1", "video", prompt="waves", model="fast",
+                         attachments=(AttachmentRef("att://1", "a.png"),))
+    reply = await core.handle(req)
+    assert not reply.ok and reply.text == str(words.FAST_NOT_OFFERED.format(provider="replicate"))
+    assert await store.history("fake", "u1", 10) == [] and port.sent == []  # nothing fetched, held or posted
+    await store.close()
