@@ -13,11 +13,22 @@ import sys
 import tempfile
 import time
 
-from benchmarks import ack, discord_burst, inbox_drill, platform_limits, poller, polling, quota, relay, scale
+from benchmarks import (
+    ack,
+    discord_burst,
+    discord_limits,
+    inbox_drill,
+    platform_limits,
+    poller,
+    polling,
+    quota,
+    relay,
+    scale,
+)
 
 BENCHMARKS = {"ack": ack.run, "quota": quota.run, "poller": poller.run, "relay": relay.run, "scale": scale.run,
               "inbox": inbox_drill.run, "discord": discord_burst.run, "limits": platform_limits.run,
-              "polling": polling.run}
+              "discord-limits": discord_limits.run, "polling": polling.run}
 
 
 def main(argv: list[str] | None = None) -> int:

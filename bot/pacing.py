@@ -20,7 +20,7 @@ from collections.abc import Callable
 from bot.job_history import MIN_SAMPLES, quantile
 
 LOW_Q = 0.05  # the first poll: as the quickest 5% of recent jobs of the kind finish, never later
-COVER = 0.6  # the share of jobs to be seen done within POLL_FIRST_SECONDS of finishing
+COVER = 0.55  # the share of jobs to be seen done within POLL_FIRST_SECONDS of finishing
 STEPS = 5  # grid points per POLL_FIRST_SECONDS
 REPLAN_SECONDS = 30.0  # a kind's plan is made again this often (and as its history first fills up)
 

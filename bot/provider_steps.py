@@ -138,8 +138,10 @@ class ProviderSteps:
         now = self.clock()
         polls = job.polls + 1
         if state.status is TaskStatus.SUCCESS and job.submitted_at is not None:
-            # Learnt for every process: it finished, on average, half the last gap before this poll saw it.
-            await self.history.record(job, now - job.submitted_at - max(0.0, now - job.updated_at) / 2)
+            # Learnt for every process: it finished, on average, half the last gap before this poll saw it (a
+            # long planned first wait counts as POLL_MAX_SECONDS: jobs rarely finish early in it).
+            gap = min(max(0.0, now - job.updated_at), self.settings.poll_max_seconds)
+            await self.history.record(job, now - job.submitted_at - gap / 2)
         if state.status is TaskStatus.SUCCESS:
             job = await self.store.transition(
                 job, S.SUCCEEDED, video_url=state.video_url, polls=polls, attempts=0, next_poll_at=now

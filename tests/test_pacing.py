@@ -26,7 +26,7 @@ def test_the_plan_waits_for_the_quickest_polls_closely_where_most_finish_and_bac
     times = plan.times("k", took)
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert max(gaps) <= 30.0 and min(gaps) >= 1.0
-    assert plan.gap("k", took, 138.0, 3) <= 5.0  # where most jobs of the kind finish: within POLL_FIRST_SECONDS
+    assert any(140 <= t <= 145 for t in times)  # where most of the kind finish: seen within POLL_FIRST_SECONDS
     later, late = plan.gap("k", took, times[-1] + 20, 20), plan.gap("k", took, times[-1] + 5, 19)
     assert later > late > 5.0  # later than any: backing off
     assert plan.gap("k", took, 4000.0, 40) == 30.0
