@@ -80,7 +80,7 @@ async def run() -> list[Figure]:
             elapsed = time.perf_counter() - start
             await rt.poller.drain()
             watcher.cancel()
-            waits, notice_waits = [], []
+            waits, notice_waits, queued, posting = [], [], [], []
             posts: dict[str, float] = {}
             for t, method, path in fake.times:
                 if method == "POST" and path.startswith("channels/") and path.endswith("/messages"):
@@ -90,6 +90,9 @@ async def run() -> list[Figure]:
                 ended = events.get(JobStatus.SUCCEEDED, events.get(JobStatus.FAILED))
                 if ended is not None and job.thread_id in posts:
                     (waits if job.status is JobStatus.DELIVERED else notice_waits).append(posts[job.thread_id] - ended)
+                if (started := events.get(JobStatus.DELIVERING)) is not None and ended is not None:
+                    queued.append(started - ended)  # the delivery step waiting its turn in the poller
+                    posting.append(posts[job.thread_id] - started)  # download, then the post through discord.py
             edits_sent = sum(1 for _, m, p in fake.times if m == "PATCH" and p.startswith("channels/"))
             figures = [
                 Figure("jobs_ended", sum(j.status.terminal for j in jobs), "count", f"of {JOBS}"),
@@ -98,6 +101,11 @@ async def run() -> list[Figure]:
                 Figure("video_wait_p50", percentile(waits, 50), "s", "provider's end to the post in the thread"),
                 Figure("video_wait_p99", percentile(waits, 99), "s"),
                 Figure("video_wait_max", max(waits, default=0.0), "s"),
+                Figure("video_step_queued_p50", percentile(queued, 50), "s", "succeeded to the delivery step"),
+                Figure("video_step_queued_p99", percentile(queued, 99), "s"),
+                Figure("video_posting_p50", percentile(posting, 50), "s", "delivery step to the post at the fake"),
+                Figure("video_posting_p99", percentile(posting, 99), "s", "includes any wait in discord.py"),
+                Figure("video_posting_max", max(posting, default=0.0), "s"),
                 Figure("notice_wait_p50", percentile(notice_waits, 50), "s", "failure notice in the thread"),
                 Figure("notice_wait_max", max(notice_waits, default=0.0), "s"),
                 Figure("status_edits_backlog_max", backlog[0], "count", "edits waiting their turn at once"),

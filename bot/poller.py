@@ -32,7 +32,8 @@ from bot.tasks import TaskSupervisor
 log = logging.getLogger(__name__)
 
 S = JobStatus
-CONCURRENT_STEPS = 32  # job steps (polls, downloads, uploads) under way at once
+CONCURRENT_STEPS = 32  # job steps (polls, submissions) under way at once
+DELIVERY_STEPS = 8  # deliveries (download, post) under way at once, on slots of their own: never behind polls
 OWED_CHECK_SECONDS = 60.0  # how often, and how late, final statuses left unsent are picked up
 
 
@@ -79,6 +80,9 @@ class Poller:
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task[Any]] = {}
         self._sem = asyncio.Semaphore(CONCURRENT_STEPS)
+        self._delivering = asyncio.Semaphore(DELIVERY_STEPS)
+        self._then: dict[str, Job] = {}  # jobs a poll just saw done: delivered next, under the same lease
+        self.steps.succeeded = lambda job: self._then.__setitem__(job.id, job)
         self.heartbeat = 0.0
 
     @property
@@ -251,16 +255,22 @@ class Poller:
         if not leased and not await self._lease(job):
             return 0  # another process took it first
 
+        slots = self._delivering if job.status in (S.SUCCEEDED, S.DELIVERING) else self._sem
+
         async def guarded() -> None:
             try:
-                async with self._sem:
+                async with slots:
                     await step()
+                if (done := self._then.pop(job.id, None)) is not None:  # the video goes out now, not a tick later
+                    async with self._delivering:
+                        await self.delivery.run(done)
             except IllegalTransition as exc:
                 log.info("job %s moved on elsewhere: %s", job.id, exc)
             except Exception:
                 log.exception("job %s: step failed; it is tried again when due", job.id)
             finally:
                 self._busy.pop(job.id, None)
+                self._then.pop(job.id, None)
             # Not reached when cancelled (a stop): stop() hands back every lease at once.
             await self.store.release_lease(job.id, self.owner)
             self.wake()  # the job's next step may be due already (a quick retry)

@@ -63,6 +63,7 @@ class ProviderSteps:
         self.rng = rng
         self.wake = wake
         self.pushes = False  # set when the provider pushes status changes (MiniMax callbacks)
+        self.succeeded: Callable[[Job], None] = lambda job: None  # told of a job just done: its delivery follows
         self.cancels = CancelSteps(store, providers, notices)
         # When to poll, learnt from how long recent jobs of each kind took (shared by every process).
         self.history = history
@@ -147,6 +148,7 @@ class ProviderSteps:
                 job, S.SUCCEEDED, video_url=state.video_url, polls=polls, attempts=0, next_poll_at=now
             )
             log.info("job %s succeeded after %d polls", job.id, polls)
+            self.succeeded(job)
             await self.notices.show(job, force=True)
             self.wake()  # its delivery is due, and a provider slot is free
         elif state.status is TaskStatus.FAIL and state.error is not None and state.error.fault is Fault.RETRY:

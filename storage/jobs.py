@@ -147,7 +147,7 @@ class JobQueries:
         return [to_job(r) for r in rows]
 
     async def due_jobs(self, now: float, platforms: Iterable[str], expire_before: float, limit: int = 500) -> list[Job]:
-        """Unfinished jobs of these platforms whose next step is due and not held by a live lease, most overdue first.
+        """Unfinished jobs of these platforms whose step is due and not leased: deliveries, then the most overdue.
 
         Jobs waiting for a provider slot are left out (the poller takes them from the fair line, as
         many as there are slots), except those that arrived before `expire_before` and must expire;
@@ -161,7 +161,8 @@ class JobQueries:
             f"AND (next_poll_at <= ? OR (cancel_requested_at IS NOT NULL AND status IN {CANCELLABLE_SQL})) "
             "AND (status != 'queued' OR created_at < ?) "
             f"AND ({mine} OR created_at < ?) "
-            "ORDER BY next_poll_at, created_at LIMIT ?",
+            # A finished video's delivery first: never cut off by the limit, nor queued behind overdue polls.
+            "ORDER BY status NOT IN ('succeeded', 'delivering'), next_poll_at, created_at LIMIT ?",
             [now, now, expire_before, *names, expire_before, limit],
         )
         return [to_job(r) for r in rows]

@@ -156,6 +156,7 @@ async def test_restart_mid_submission_resubmits_once_then_gives_up(tmp_path: Pat
 
 async def test_restart_mid_delivery_does_not_post_twice(tmp_path: Path) -> None:
     rig = await Rig(tmp_path).open()
+    rig.poller.steps.succeeded = lambda job: None  # left SUCCEEDED, as if the process died before delivering
     posted, lost = await rig.add(), await rig.add()
     for _ in range(30):
         if {await rig.status(posted), await rig.status(lost)} == {JobStatus.SUCCEEDED}:

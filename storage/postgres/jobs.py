@@ -139,7 +139,7 @@ class PgJobQueries(PgBase):
         return [to_job(r) for r in rows]
 
     async def due_jobs(self, now: float, platforms: Iterable[str], expire_before: float, limit: int = 500) -> list[Job]:
-        """Unfinished jobs of these platforms whose next step is due and not held by a live lease, most overdue first.
+        """Unfinished jobs of these platforms whose step is due and not leased: deliveries, then the most overdue.
 
         As storage/jobs.py: waiting jobs are left to the fair line, except those old enough to expire,
         which are returned whatever their platform.
@@ -150,7 +150,8 @@ class PgJobQueries(PgBase):
             f"AND (next_poll_at <= $1 OR (cancel_requested_at IS NOT NULL AND status IN {CANCELLABLE_SQL})) "
             "AND (status != 'queued' OR created_at < $2) "
             "AND (platform = ANY($3::text[]) OR created_at < $2) "
-            "ORDER BY next_poll_at, created_at LIMIT $4",
+            # A finished video's delivery first: never cut off by the limit, nor queued behind overdue polls.
+            "ORDER BY status NOT IN ('succeeded', 'delivering'), next_poll_at, created_at LIMIT $4",
             now, expire_before, list(platforms), limit,
         )
         return [to_job(r) for r in rows]
