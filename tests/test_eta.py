@@ -103,3 +103,18 @@ async def test_the_console_line_and_the_estimate_in_each_state(open_test_store) 
     assert history.time_left(done, clock()) is None
     ended = status_view(done.advance(JobStatus.DELIVERING).advance(JobStatus.DELIVERED), clock(), time_left=30.0)
     assert ended.time_left is None  # a finished job shows none
+
+
+def test_generate_progress_line_shows_the_estimate() -> None:
+    import io
+
+    from bot.cli.local import _Progress
+
+    clock = FakeClock()
+    out = io.StringIO()
+    running = Job(id="j1", platform="console", workspace_id="local", channel_id="terminal", user_id="me",
+                  request=VideoRequest.build("a boat"), cost=1, provider="local", created_at=clock(),
+                  updated_at=clock()).advance(JobStatus.SUBMITTING).advance(JobStatus.SUBMITTED,
+                                                                           submitted_at=clock())
+    _Progress(out, clock, lambda job, now: 150.0 if job is running else None).update([running])
+    assert out.getvalue().strip().endswith("About 3 min left"), out.getvalue()

@@ -94,7 +94,7 @@ async def generate(settings: Settings, args: argparse.Namespace) -> int:
         if not reply.ok or reply.job_id is None:
             print(reply.text, file=sys.stderr)
             return 2
-        progress = _Progress(sys.stderr, rt.poller.clock)
+        progress = _Progress(sys.stderr, rt.poller.clock, rt.poller.history.time_left)
         with _cancelled_on_sigterm():
             try:
                 (job,) = await wait_until_done(rt, [reply.job_id], on_tick=progress.update)
@@ -198,15 +198,19 @@ def _cancelled_on_sigterm() -> Iterator[None]:
 class _Progress:
     """A progress line on stderr: rewritten in place on a terminal, one line per change otherwise."""
 
-    def __init__(self, stream: TextIO, clock: Callable[[], float]) -> None:
+    def __init__(self, stream: TextIO, clock: Callable[[], float],
+                 time_left: Callable[[Job, float], float | None] | None = None) -> None:
         self.stream = stream
         self.clock = clock
+        self.time_left = time_left  # the shared history's estimate (bot/job_history.py)
         self.tty = stream.isatty()
         self.last: tuple[str, int] | None = None
 
     def update(self, jobs: list[Job]) -> None:
         for job in jobs:
-            line = render_status(status_view(job, self.clock()))
+            now = self.clock()
+            left = self.time_left(job, now) if self.time_left is not None else None
+            line = render_status(status_view(job, now, time_left=left))
             key = (job.status.value, int(time.monotonic() // 30))
             if self.tty:
                 print(f"\r\033[K{line}", end="", file=self.stream, flush=True)
