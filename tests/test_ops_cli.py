@@ -81,8 +81,14 @@ def test_backup_and_prune(env: Path, capsys: pytest.CaptureFixture[str]) -> None
     with sqlite3.connect(env / "copy.db") as db:
         assert db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] == 3
     assert main(["db", "backup", str(env / "copy.db")]) == 2  # never overwrites
+    chains = env / "videos" / "chains"
+    chains.mkdir(parents=True)
+    (chains / "old-chain.mp4").write_bytes(b"joined")  # a joined chain: a cache, made again on each press
+    (chains / "new-chain.mp4").write_bytes(b"joined")
+    os.utime(chains / "new-chain.mp4", (time.time() + 3600, time.time() + 3600))
     assert main(["prune", "--older-than", "0"]) == 0
-    assert "Deleted 2 file(s)" in capsys.readouterr().out
+    assert "Deleted 3 file(s)" in capsys.readouterr().out
+    assert not (chains / "old-chain.mp4").exists() and (chains / "new-chain.mp4").exists()
     assert not (env / "v0.mp4").exists() and not (env / "v1.mp4").exists()
     assert (env / "v2.mp4").exists()  # the unfinished job keeps its file
     with sqlite3.connect(env / "bot.db") as db:

@@ -73,11 +73,24 @@ async def prune(settings: Settings, args: argparse.Namespace) -> int:
                 await store.update(job, video_path=None)
             if job.request.first_frame is not None and not args.dry_run:
                 await store.drop_frame(Path(job.request.first_frame.path).name)
+        # Joined chains are made again on each press, so an old one is only a cache: gone by its age.
+        for path in _older_joined(Path(settings.media_dir), now() - args.older_than * 86400):
+            size = path.stat().st_size
+            if not args.dry_run:
+                await asyncio.to_thread(path.unlink, missing_ok=True)
+            freed += size
+            files += 1
     finally:
         await store.close()
     verb = "Would delete" if args.dry_run else "Deleted"
     print(f"{verb} {files} file(s), {freed / 1_048_576:.1f} MB, from {len(jobs)} finished job(s).")
     return 0
+
+
+def _older_joined(media: Path, cutoff: float) -> list[Path]:
+    """The joined chain videos under MEDIA_DIR/chains last written before `cutoff`."""
+    folder = media / "chains"
+    return [p for p in sorted(folder.glob("*.mp4")) if p.stat().st_mtime < cutoff] if folder.is_dir() else []
 
 
 async def copy(source_url: str, target_url: str) -> int:
