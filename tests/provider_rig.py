@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.commands import CommandRequest
@@ -50,6 +51,21 @@ class ProviderRig:
         self.clock.advance(seconds)
         await self.poller.tick()
         await self.poller.drain()
+
+    def before_delivery(self, happen: Callable[[], object]) -> None:
+        """Make `happen` occur once, after a poll saw the video ready and before its delivery starts.
+
+        The poll that sees Success delivers in the same step, so there is no tick in between to act in.
+        """
+        run = self.poller.delivery.run
+
+        async def delivering(job):
+            if self.poller.delivery.run is not run:
+                self.poller.delivery.run = run
+                happen()
+            return await run(job)
+
+        self.poller.delivery.run = delivering
 
     async def until_done(self, *job_ids: str, steps: int = 80, seconds: float = 10.0) -> list[JobStatus]:
         for _ in range(steps):

@@ -137,11 +137,7 @@ async def test_rate_limit_storm_slows_the_limiter_and_delivers_every_job(rig: Pr
 async def test_expired_download_url_is_renewed(rig: ProviderRig, fake: FakeMiniMax) -> None:
     fake.steps = ["Processing", "Success"]
     job = await rig.ask()
-    for _ in range(20):
-        await rig.step()
-        if (await rig.store.get_job(job)).status is JobStatus.SUCCEEDED:
-            break
-    fake.expire_download_urls()
+    rig.before_delivery(fake.expire_download_urls)  # the address dies between Success and the download
     assert await rig.until_done(job) == [D]
     assert [kind for kind, _ in fake.requests].count("retrieve") == 2
     assert fake.downloads == 1
