@@ -20,27 +20,16 @@ from adapters.discord.app import DiscordAdapter
 from benchmarks.common import Figure, percentile
 from bot.cli.runtime import open_runtime
 from bot.config import Settings
-from bot.contract import VideoRequest
 from bot.jobs import JobStatus
-from bot.providers.base import Fault, ProviderError, TaskStatus
+from bot.providers.base import TaskStatus
 from tests.fakes.discord import GUILD_ID, DiscordLimits, FakeDiscord, snowflake
-from tests.helpers import ScriptedProvider
+from tests.helpers import SometimesRefused
 
 JOBS = 1_000
 USERS = 50
 SCALE = 10.0  # Discord's windows run 10 times faster: 5 per 0.5 s per channel
 SCRIPT = [TaskStatus.PREPARING, TaskStatus.QUEUEING, TaskStatus.PROCESSING, TaskStatus.PROCESSING, TaskStatus.SUCCESS]
 DEADLINE = 900.0
-
-
-class SometimesRefused(ScriptedProvider):
-    """Every fifth task is refused by the provider after a while (its requester must be told at once)."""
-
-    async def submit(self, request: VideoRequest) -> str:
-        task_id = await super().submit(request)
-        if len(self.submits) % 5 == 0:
-            self.tasks[task_id] = [TaskStatus.PROCESSING, ProviderError(Fault.USER, "refused", code=1026)]
-        return task_id
 
 
 async def run() -> list[Figure]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.contract import VideoRequest
 from bot.ports import AttachmentRef, DeliveryFailed, MessageRef, StatusView, ThreadRef, VideoPost
-from bot.providers.base import ProviderError, TaskLost, TaskState, TaskStatus
+from bot.providers.base import Fault, ProviderError, TaskLost, TaskState, TaskStatus
 
 
 class FakeClock:
@@ -109,4 +109,14 @@ class ScriptedProvider:
         pass
 
 
-__all__ = ["DeliveryFailed", "FakeChatPort", "FakeClock", "ScriptedProvider"]
+class SometimesRefused(ScriptedProvider):
+    """Every fifth task is refused by the provider after a while (its requester must be told at once)."""
+
+    async def submit(self, request: VideoRequest) -> str:
+        task_id = await super().submit(request)
+        if len(self.submits) % 5 == 0:
+            self.tasks[task_id] = [TaskStatus.PROCESSING, ProviderError(Fault.USER, "refused", code=1026)]
+        return task_id
+
+
+__all__ = ["DeliveryFailed", "FakeChatPort", "FakeClock", "ScriptedProvider", "SometimesRefused"]

@@ -88,6 +88,16 @@ def private(fake: FakeDiscord) -> list[dict]:
     return fake.ephemeral
 
 
+def animate_menu(image: dict, user: str = ALICE, content: str = "my cat") -> dict:
+    """The `Animate image` message command's data, on a message of `user`'s carrying `image`."""
+    target = {"id": snowflake(), "channel_id": CHANNEL_ID, "type": 0, "content": content,
+              "author": {"id": user, "username": "member", "discriminator": "0", "avatar": None},
+              "attachments": [image], "embeds": [], "mentions": [], "mention_roles": [],
+              "timestamp": discord.utils.utcnow().isoformat(), "edited_timestamp": None, "flags": 0}
+    return {"id": snowflake(), "name": "Animate image", "type": 3, "target_id": target["id"],
+            "resolved": {"messages": {target["id"]: target}}}
+
+
 def delivered(n: int = 1):
     return lambda jobs: sum(j.status is JobStatus.DELIVERED for j in jobs) >= n
 
@@ -241,13 +251,7 @@ async def test_job_older_than_the_interaction_token_is_still_delivered(tmp_path:
 async def test_animate_image_context_menu_opens_a_modal_then_makes_the_video(tmp_path: Path, fake: FakeDiscord) -> None:
     async with Bot(tmp_path, fake) as bot:
         image = fake.add_attachment("cat.png", png(), "image/png")
-        target = {"id": snowflake(), "channel_id": CHANNEL_ID, "type": 0, "content": "my cat",
-                  "author": {"id": ALICE, "username": "alice", "discriminator": "0", "avatar": None},
-                  "attachments": [image], "embeds": [], "mentions": [], "mention_roles": [],
-                  "timestamp": discord.utils.utcnow().isoformat(), "edited_timestamp": None, "flags": 0}
-        data = {"id": snowflake(), "name": "Animate image", "type": 3, "target_id": target["id"],
-                "resolved": {"messages": {target["id"]: target}}}
-        await bot.send(fake.interaction(2, data))
+        await bot.send(fake.interaction(2, animate_menu(image)))
         await fake.wait_for(lambda: fake.callbacks and fake.callbacks[-1]["type"] == 9)
         modal = fake.callbacks[-1]["data"]
         text_input = modal["components"][0]["components"][0]

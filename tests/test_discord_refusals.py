@@ -12,12 +12,11 @@ import asyncio
 import json
 from pathlib import Path
 
-import discord
 import pytest
 
 from bot import messages
 from tests.fakes.discord import CHANNEL_ID, GUILD_ID, LOADING, FakeDiscord, snowflake
-from tests.test_discord_e2e import ALICE, BOB, Bot, delivered, png
+from tests.test_discord_e2e import ALICE, BOB, Bot, animate_menu, delivered, png
 
 OTHER_CHANNEL = "666666666666666666"
 
@@ -99,14 +98,8 @@ def admin(fake: FakeDiscord, action: str, *, user: str | None = None, channel: s
 
 async def animate(bot: Bot, fake: FakeDiscord, image: dict, prompt: str, user: str = ALICE) -> None:
     """`Animate image` on a message with `image`, then the modal submitted with `prompt`."""
-    target = {"id": snowflake(), "channel_id": CHANNEL_ID, "type": 0, "content": "look",
-              "author": {"id": user, "username": "member", "discriminator": "0", "avatar": None},
-              "attachments": [image], "embeds": [], "mentions": [], "mention_roles": [],
-              "timestamp": discord.utils.utcnow().isoformat(), "edited_timestamp": None, "flags": 0}
-    data = {"id": snowflake(), "name": "Animate image", "type": 3, "target_id": target["id"],
-            "resolved": {"messages": {target["id"]: target}}}
     before = len(fake.callbacks)
-    await bot.send(fake.interaction(2, data, user_id=user))
+    await bot.send(fake.interaction(2, animate_menu(image, user, "look"), user_id=user))
     await fake.wait_for(lambda: len(fake.callbacks) > before and fake.callbacks[-1]["type"] == 9)
     modal = fake.callbacks[-1]["data"]
     text_input = modal["components"][0]["components"][0]

@@ -6,15 +6,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import discord
-
 from bot import messages
 from bot.i18n import render
 from bot.messages import options as words
 from bot.providers.minimax import FAST_MODEL, MiniMaxProvider
 from tests.fakes.discord import CHANNEL_ID, GUILD_ID, FakeDiscord, snowflake
 from tests.fakes.minimax import FakeMiniMax
-from tests.test_discord_e2e import ALICE, Bot, delivered, png
+from tests.test_discord_e2e import ALICE, Bot, animate_menu, delivered, png
 from tests.test_discord_refusals import assert_refused_privately, threads_of
 
 
@@ -82,13 +80,7 @@ async def test_the_animate_form_asks_for_duration_resolution_model_and_camera(
     fake = discord_fake
     async with Bot(tmp_path, fake) as bot:
         image = fake.add_attachment("cat.png", png(), "image/png")
-        target = {"id": snowflake(), "channel_id": CHANNEL_ID, "type": 0, "content": "my cat",
-                  "author": {"id": ALICE, "username": "alice", "discriminator": "0", "avatar": None},
-                  "attachments": [image], "embeds": [], "mentions": [], "mention_roles": [],
-                  "timestamp": discord.utils.utcnow().isoformat(), "edited_timestamp": None, "flags": 0}
-        menu = {"id": snowflake(), "name": "Animate image", "type": 3, "target_id": target["id"],
-                "resolved": {"messages": {target["id"]: target}}}
-        await bot.send(fake.interaction(2, menu))
+        await bot.send(fake.interaction(2, animate_menu(image)))
         await fake.wait_for(lambda: fake.callbacks and fake.callbacks[-1]["type"] == 9)
         modal = fake.callbacks[-1]["data"]
         text_input = modal["components"][0]["components"][0]

@@ -7,12 +7,11 @@ import json
 import time
 from pathlib import Path
 
-from bot.contract import VideoRequest
 from bot.jobs import JobStatus
-from bot.providers.base import Fault, ProviderError, TaskStatus
+from bot.providers.base import TaskStatus
 from tests.fakes.discord import DiscordLimits, FakeDiscord
 from tests.fakes.slack import FakeSlack, SlackLimits
-from tests.helpers import ScriptedProvider
+from tests.helpers import ScriptedProvider, SometimesRefused
 from tests.test_discord_e2e import ALICE, BOB
 from tests.test_discord_e2e import Bot as DiscordBot
 from tests.test_slack_e2e import Bot as SlackBot
@@ -23,16 +22,6 @@ USERS = 20
 SCRIPT = [TaskStatus.PREPARING, TaskStatus.QUEUEING, TaskStatus.PROCESSING, TaskStatus.PROCESSING, TaskStatus.SUCCESS]
 BUSY = {"provider_max_in_flight": 1000, "quota_user_daily_credits": 1000, "quota_workspace_daily_credits": 10**6,
         "quota_user_max_in_flight": 1000, "status_edit_seconds": 3.0 / SCALE}
-
-
-class SometimesRefused(ScriptedProvider):
-    """Every fifth task is refused by the provider after a while (its requester must be told at once)."""
-
-    async def submit(self, request: VideoRequest) -> str:
-        task_id = await super().submit(request)
-        if len(self.submits) % 5 == 0:
-            self.tasks[task_id] = [TaskStatus.PROCESSING, ProviderError(Fault.USER, "refused", code=1026)]
-        return task_id
 
 
 def most_in_window(times: list[float], seconds: float) -> int:
