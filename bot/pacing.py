@@ -2,11 +2,16 @@
 
 A poll is worth making when the job is likely to be done. Once a few jobs of a kind (provider, model,
 duration and resolution) have finished, the poll times of a new one are planned from their durations
-(bot/job_history.py, shared by every process): the first as the quickest 5% of them finish, then the
+(bot/job_history.py, shared by every process): the first as the quickest 10% of them finish, then the
 fewest polls for which most jobs (COVER) are seen done within POLL_FIRST_SECONDS of finishing, no gap
 longer than POLL_MAX_SECONDS; a job running later than the plan backs off as usual. The plan is the
 exact optimum of that trade on a grid (a dynamic programme over poll times), computed once per kind
 each time its history changes.
+
+Before that (a kind new to the database), nothing is known but which jobs are still running: a job
+is not polled at a time at the provider at which an older job of its kind was still running, as seen
+by this process's own polls, waiting at most FRONTIER_WAIT_GAPS longest gaps for it (a stuck first job
+must not hold the others back).
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from collections.abc import Callable
 
 from bot.job_history import MIN_SAMPLES, quantile
 
-LOW_Q = 0.05  # the first poll: as the quickest 5% of recent jobs of the kind finish, never later
-COVER = 0.55  # the share of jobs to be seen done within POLL_FIRST_SECONDS of finishing
+LOW_Q = 0.1  # the first poll: as the quickest 10% of recent jobs of the kind finish, never later
+COVER = 0.5  # the share of jobs to be seen done within POLL_FIRST_SECONDS of finishing: the median
 STEPS = 5  # grid points per POLL_FIRST_SECONDS
 REPLAN_SECONDS = 30.0  # a kind's plan is made again this often (and as its history first fills up)
+FRONTIER_WAIT_GAPS = 2.0  # with too little history: the longest wait for an older running job, in longest gaps
 
 
 def smooth_cdf(took: list[float], times: list[float]) -> list[float]:
@@ -112,6 +118,7 @@ class PollPlan:
         self.cover = COVER if cover is None else cover
         self.clock = clock
         self._plans: dict[str, tuple[float, int, list[float]]] = {}  # kind -> (made at, from how many, times)
+        self._running: dict[str, float] = {}  # kind -> the longest time at the provider a job was seen running
 
     def growing(self, polls: int) -> float:
         """The interval with nothing learnt: POLL_FIRST_SECONDS growing by half each poll, capped."""
@@ -130,8 +137,14 @@ class PollPlan:
 
         `took` is how long recent jobs of its kind took, sorted.
         """
+        if elapsed is not None:  # asked after a poll that found the job still running (or at its submission)
+            self._running[kind] = max(self._running.get(kind, 0.0), elapsed)
         if elapsed is None or len(took) < MIN_SAMPLES:
-            return self.growing(polls)
+            gap = self.growing(polls)
+            behind = 0.0 if elapsed is None else self._running[kind] - elapsed
+            if behind > gap:  # an older job of the kind ran longer and was not done: this one hardly is
+                return min(behind + (self.jitter() - 0.9) * self.first, FRONTIER_WAIT_GAPS * self.cap)
+            return gap
         times = self.times(kind, took)
         upcoming = bisect_right(times, elapsed + 0.2 * self.first)
         if upcoming < len(times):  # jittered by a fraction of the shortest gap, never of a long first wait

@@ -9,7 +9,7 @@ import random
 import pytest
 
 from bot.job_history import MIN_SAMPLES
-from bot.pacing import COVER, PollPlan
+from bot.pacing import COVER, PollPlan, smooth_cdf
 
 
 def test_without_enough_history_the_interval_grows_as_before() -> None:
@@ -19,14 +19,31 @@ def test_without_enough_history_the_interval_grows_as_before() -> None:
     assert plan.gap("k2", sorted([140.0] * 20), None, 0) == 5.0  # the job's time at the provider is not known
 
 
-def test_the_plan_waits_for_the_quickest_polls_closely_where_most_finish_and_backs_off_after() -> None:
+def test_with_little_history_a_job_is_not_polled_where_an_older_one_of_its_kind_was_still_running() -> None:
     plan = PollPlan(5.0, 30.0, jitter=lambda: 1.0)
-    took = sorted([120 + n for n in range(0, 41, 2)] + [140] * 10)  # most jobs of this kind take 140 s
-    assert plan.gap("k", took, 0.0, 0) == pytest.approx(122.0, abs=1.0)  # one poll as the quickest 5% finish
+    assert plan.gap("k", [], 0.0, 0) == 5.0  # the first job of a kind: the growing interval
+    plan.gap("k", [], 40.0, 4)  # ...polled 40 s after it was sent, still running
+    assert plan.gap("k", [], 0.0, 0) == pytest.approx(40.5)  # a newer one waits until then, not 5 s
+    assert plan.gap("k", [], 38.0, 1) == pytest.approx(7.5)  # one nearly there: the growing interval
+    assert plan.gap("other", [], 0.0, 0) == 5.0  # only jobs of the same kind tell
+    plan.gap("k", [], 900.0, 20)  # a stuck old job does not hold the others back longer than two longest gaps
+    assert plan.gap("k", [], 10.0, 1) == 60.0
+    took = sorted(150.0 + n for n in range(MIN_SAMPLES))
+    assert plan.gap("k", took, 10.0, 1) < 150.0  # enough have finished: their durations plan the polls
+
+
+def test_the_plan_waits_for_the_quickest_polls_closely_where_half_are_seen_in_time_and_backs_off_after() -> None:
+    plan = PollPlan(5.0, 30.0, jitter=lambda: 1.0)
+    took = sorted([120 + n for n in range(0, 41, 2)] + [140] * 10)  # a third of the jobs of this kind take 140 s
+    assert plan.gap("k", took, 0.0, 0) == pytest.approx(126.0, abs=1.0)  # one poll as the quickest 10% finish
     times = plan.times("k", took)
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert max(gaps) <= 30.0 and min(gaps) >= 1.0
-    assert any(140 <= t <= 145 for t in times)  # where most of the kind finish: seen within POLL_FIRST_SECONDS
+    def done(t: float) -> float:
+        return smooth_cdf(took, [t])[0]
+    seen = sum(done(t) - done(max(a, t - 5.0)) for a, t in itertools.pairwise([0.0, *times]))
+    assert seen >= COVER - 0.01  # half the (smoothed) spread seen within POLL_FIRST_SECONDS of finishing...
+    assert len(times) < (times[-1] - times[0]) / 5.0  # ...by fewer polls than one each POLL_FIRST_SECONDS
     later, late = plan.gap("k", took, times[-1] + 20, 20), plan.gap("k", took, times[-1] + 5, 19)
     assert later > late > 5.0  # later than any: backing off
     assert plan.gap("k", took, 4000.0, 40) == 30.0

@@ -90,6 +90,7 @@ class FakeMiniMax:
     submitted_at: list[float] = field(default_factory=list)  # time.monotonic() of each accepted submission
     # optional callable(body) -> [(seconds after submission, status), ...]: tasks move on with time, not queries
     timeline_for: Any = None
+    seen_at: dict[str, float] = field(default_factory=dict)  # task id -> time.time() of its first Success answer
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(106916112212032)
@@ -198,6 +199,7 @@ class FakeMiniMax:
             return _json(error(int(status[5:]), "scripted"))
         answer: dict[str, Any] = {"task_id": request.query["task_id"], "status": status}
         if status == "Success":
+            self.seen_at.setdefault(request.query["task_id"], time.time())
             high = task.body.get("resolution") == "1080P"
             answer.update(file_id=str(task.file_id), video_width=1920 if high else 1366,
                           video_height=1080 if high else 768)
