@@ -32,11 +32,18 @@ FRONTIER_WAIT_GAPS = 2.0  # with too little history: the longest wait for an old
 
 
 def smooth_cdf(took: list[float], times: list[float]) -> list[float]:
-    """The share of jobs done by each of `times`: a log-normal kernel around each recent duration."""
+    """The share of jobs done by each of `times`: a log-normal kernel around each recent duration.
+
+    The durations are drawn towards their mean first, so that the smoothed spread is no wider than
+    theirs (a kernel alone widens it, which puts more jobs in the late tail than there are, and polls
+    planned for them see fewer done in time than planned).
+    """
     logs = [math.log(max(t, 1e-6)) for t in took]
     mean = sum(logs) / len(logs)
     spread = math.sqrt(sum((x - mean) ** 2 for x in logs) / max(1, len(logs) - 1))
     width = max(1e-3, 1.06 * spread * len(logs) ** -0.2)  # Silverman's rule
+    shrink = 1.0 / math.sqrt(1.0 + (width / spread) ** 2) if spread > 0 else 1.0
+    logs = [mean + (x - mean) * shrink for x in logs]
     out = []
     for t in times:
         at = math.log(max(t, 1e-6))
