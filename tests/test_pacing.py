@@ -63,3 +63,19 @@ def test_on_a_realistic_spread_most_jobs_are_seen_within_the_shortest_gap_with_f
         seen.append(at - finish <= 5.0)
     assert sum(seen) / len(seen) >= COVER - 0.05  # most seen done within 5 s of finishing...
     assert sum(polls) / len(polls) < 150 / 5 / 4  # ...with under a quarter of the polls of one every 5 s
+
+
+def test_smoothing_keeps_the_spread_of_the_durations_it_smooths() -> None:
+    rng = random.Random(8)
+    took = sorted(150 * math.exp(rng.gauss(0, 0.2)) for _ in range(100))
+    logs = [math.log(t) for t in took]
+    mean = sum(logs) / len(logs)
+    spread = math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
+    grid = [100 + 0.25 * n for n in range(800)]
+    done = smooth_cdf(took, grid)
+
+    def at(share: float) -> float:
+        return next(t for t, d in zip(grid, done, strict=True) if d >= share)
+    # One standard deviation either side of the middle: as wide as the durations', not a kernel's width wider
+    # (a wider spread puts jobs in the late tail that are not there, and the plan polls for them).
+    assert math.log(at(0.8413) / at(0.1587)) / 2 == pytest.approx(spread, rel=0.04)
