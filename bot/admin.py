@@ -12,6 +12,7 @@ from bot.commands import CommandRequest, Reply
 from bot.config import Settings
 from bot.days import utc_day
 from bot.messages import channel_ref, user_ref
+from bot.safe_text import shown
 from bot.store import Store
 
 # A workspace's own daily dollar cap can be set up to this; past it a typo (an extra zero or two) is likelier.
@@ -159,7 +160,7 @@ def _dollars(word: str) -> float | None:
     except ValueError:
         usd = math.nan
     if not 0 <= usd <= MAX_BUDGET_USD:  # NaN fails this too
-        raise _Refused(messages.ADMIN_BUDGET_BAD.format(value=word, max=MAX_BUDGET_USD))
+        raise _Refused(messages.ADMIN_BUDGET_BAD.format(value=shown(word), max=MAX_BUDGET_USD))
     return round(usd, 2)
 
 

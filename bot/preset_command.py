@@ -20,6 +20,7 @@ from bot.messages import SECONDS, WORD_FAST, WORD_OPTIMIZER_OFF
 from bot.messages import presets as say
 from bot.policy import blocked_term
 from bot.presets import MAX_PER_SCOPE, OFF, PLACEHOLDER, WORKSPACE, Preset, check_name
+from bot.safe_text import shown
 from bot.store import Store
 
 SHARED_WORDS = ("workspace", "shared", "--workspace", "--shared", "server")
@@ -68,7 +69,7 @@ async def _save(core: CoreParts, req: CommandRequest, name: str | None, shared: 
     if not await core.store.save_preset(preset, max_per_scope=MAX_PER_SCOPE):
         full = say.PRESET_FULL_WORKSPACE if shared else say.PRESET_FULL_OWN
         raise InvalidRequest(full.format(limit=MAX_PER_SCOPE))
-    return (say.PRESET_SAVED_WORKSPACE if shared else say.PRESET_SAVED_OWN).format(name=name)
+    return (say.PRESET_SAVED_WORKSPACE if shared else say.PRESET_SAVED_OWN).format(name=shown(name))
 
 
 async def _list(core: CoreParts, req: CommandRequest, name: str | None, shared: bool) -> str:
@@ -84,10 +85,12 @@ async def _list(core: CoreParts, req: CommandRequest, name: str | None, shared: 
             who = say.PRESET_SHADOWED if p.name in own else (say.PRESET_SHARED_DEFAULT if mine else say.PRESET_SHARED)
         else:
             who = say.PRESET_YOURS_DEFAULT if mine else say.PRESET_YOURS
-        text = p.text if len(p.text) <= PREVIEW else p.text[:PREVIEW - 1] + "…"  # a list that fits a message
+        # A list that fits a message; the text is a member's, shown as typed (never a link or a ping).
+        text = shown(p.text if len(p.text) <= PREVIEW else p.text[:PREVIEW - 1] + "…")
         words = settings_of(p)
-        line = say.PRESET_LINE_SETTINGS.format(name=p.name, who=who, text=text, settings=i18n.join(", ", words)) \
-            if words else say.PRESET_LINE.format(name=p.name, who=who, text=text)
+        name = shown(p.name)
+        line = say.PRESET_LINE_SETTINGS.format(name=name, who=who, text=text, settings=i18n.join(", ", words)) \
+            if words else say.PRESET_LINE.format(name=name, who=who, text=text)
         lines.append(line)
     lines.append(say.PRESET_LIST_FOOT.format(placeholder=PLACEHOLDER))
     return i18n.join("\n", lines)
@@ -113,20 +116,20 @@ async def _use(core: CoreParts, req: CommandRequest, name: str | None, shared: b
         return say.PRESET_DEFAULT_OFF
     name = check_name(name)
     if await core.store.find_preset(req.platform, req.workspace_id, req.user_id, name) is None:
-        raise InvalidRequest(say.PRESET_UNKNOWN.format(name=name))
+        raise InvalidRequest(say.PRESET_UNKNOWN.format(name=shown(name)))
     await core.store.set_default_preset(req.platform, req.workspace_id, req.user_id, name)
-    return say.PRESET_DEFAULT_SET.format(name=name)
+    return say.PRESET_DEFAULT_SET.format(name=shown(name))
 
 
 async def _delete(core: CoreParts, req: CommandRequest, name: str | None, shared: bool) -> str:
     name = check_name(name)
     by = f"{req.platform}:{req.user_id}"
     if not shared and await core.store.delete_preset(req.platform, req.workspace_id, req.user_id, name, by=by):
-        return say.PRESET_DELETED_OWN.format(name=name)
+        return say.PRESET_DELETED_OWN.format(name=shown(name))
     found = await core.store.find_preset(req.platform, req.workspace_id, WORKSPACE, name)
     if found is None or not found.shared:
-        raise InvalidRequest(say.PRESET_UNKNOWN.format(name=name))
+        raise InvalidRequest(say.PRESET_UNKNOWN.format(name=shown(name)))
     if not req.is_admin:
         raise InvalidRequest(say.PRESET_ADMINS_ONLY)
     await core.store.delete_preset(req.platform, req.workspace_id, WORKSPACE, name, by=by)
-    return say.PRESET_DELETED_WORKSPACE.format(name=name)
+    return say.PRESET_DELETED_WORKSPACE.format(name=shown(name))

@@ -25,6 +25,7 @@ from typing import Protocol
 from bot.commands import CommandRequest
 from bot.contract import MAX_PROMPT_CHARS, InvalidRequest
 from bot.messages import presets as say
+from bot.safe_text import shown
 
 WORKSPACE = ""  # the owner of a workspace's presets; a member's are owned by their user id
 PLACEHOLDER = "{prompt}"
@@ -79,7 +80,7 @@ def check_name(name: str | None) -> str:
     if not name:
         raise InvalidRequest(say.PRESET_NAME_MISSING)
     if not _NAME.fullmatch(name) or name.lower() == OFF:
-        raise InvalidRequest(say.PRESET_BAD_NAME.format(name=name[:40], limit=MAX_NAME))
+        raise InvalidRequest(say.PRESET_BAD_NAME.format(name=shown(name[:40]), limit=MAX_NAME))
     return name.lower()
 
 
@@ -126,7 +127,7 @@ async def apply_preset(store: PresetStore, req: CommandRequest) -> CommandReques
     preset = await store.find_preset(req.platform, req.workspace_id, req.user_id, name)
     if preset is None:
         if name is not None:
-            raise InvalidRequest(say.PRESET_UNKNOWN.format(name=name))
+            raise InvalidRequest(say.PRESET_UNKNOWN.format(name=shown(name)))
         return req
     return with_preset(req, preset)
 

@@ -18,6 +18,7 @@ from bot.contract import VideoRequest
 from bot.core import Core
 from bot.days import human_duration, seconds_until_reset, utc_day
 from bot.jobs import Job, JobStatus
+from bot.safe_text import shown
 from tests.conftest import make_settings
 from tests.helpers import FakeChatPort, FakeClock
 
@@ -120,7 +121,7 @@ async def test_showing_and_refusing_values_in_plain_words(open_test_store, tmp_p
     for bad in ("-5", "abc", "nan", "inf", "1e9", "2.5.1", "25 dollars"):
         reply = await core.handle(admin("budget", *bad.split()))
         assert not reply.ok, bad
-        assert reply.text == messages.ADMIN_BUDGET_BAD.format(value=bad, max=MAX_BUDGET_USD), bad
+        assert reply.text == messages.ADMIN_BUDGET_BAD.format(value=shown(bad), max=MAX_BUDGET_USD), bad
     assert "from 0 to 1,000,000" in (await core.handle(admin("budget", "-5"))).text
     member = await core.handle(admin("budget", "5", user="u1", is_admin=False))
     assert not member.ok and member.text == messages.ADMIN_ONLY

@@ -13,6 +13,7 @@ from bot.contract import InvalidRequest
 from bot.core import Core
 from bot.messages import presets as say
 from bot.presets import MAX_PER_SCOPE, check_name, combine
+from bot.safe_text import shown
 from storage import SQLiteStore
 from tests.conftest import make_settings
 
@@ -56,8 +57,9 @@ async def test_the_cap_per_scope_is_a_plain_refusal(tmp_path: Path) -> None:
         assert len(await store.presets("slack", "T1", "U1")) == 2 * MAX_PER_SCOPE
         blocked = await core.handle(ask("save", "gory", prompt="lots of gore"))
         assert not blocked.ok and "gore" in blocked.text  # the workspace's blocked terms hold for presets too
-        assert (await core.handle(ask("use", "nothing-here"))).text == say.PRESET_UNKNOWN.format(name="nothing-here")
-        assert (await core.handle(ask("delete", "nothing-here"))).text == say.PRESET_UNKNOWN.format(name="nothing-here")
+        unknown = say.PRESET_UNKNOWN.format(name=shown("nothing-here"))  # a name as the member typed it, marked
+        assert (await core.handle(ask("use", "nothing-here"))).text == unknown
+        assert (await core.handle(ask("delete", "nothing-here"))).text == unknown
     finally:
         await store.close()
 

@@ -59,6 +59,11 @@ async def test_a_preset_saved_listed_offered_applied_and_deleted(tmp_path: Path,
         assert saved == say.PRESET_SAVED_OWN.format(name="noir")
         listed = await private_answer(bot, fake, preset_command(fake, "list"))
         assert "noir (yours): {prompt}, film noir, rain [10 s]" in listed
+        trap = "[log in](https://evil.example) **now**"
+        await private_answer(bot, fake, preset_command(fake, "save", name="trap", text=trap))
+        listed = await private_answer(bot, fake, preset_command(fake, "list"))
+        assert "\\[log in](https://evil.example) \\*\\*now\\*\\*" in listed  # a member's text: no masked link
+        await private_answer(bot, fake, preset_command(fake, "delete", name="trap"))
 
         # The names the member can use are offered as they type in /video's preset option.
         typing = {"id": snowflake(), "name": "video", "type": 1,
