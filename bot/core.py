@@ -162,7 +162,10 @@ class Core:
             return _refusal(refusal)
         if await frame_here(self.store, original.request, self.frames_dir) is None:
             return _refusal(messages.REGENERATE_IMAGE_GONE)
-        return await self._accept(req, original.request, job_id_for(req), opener, regenerated_from=original.id)
+        # A clip of a chain made again takes its place beside it (as a remix does), so it can be extended or joined.
+        chain = {k: getattr(original, k) for k in ("chain_parent", "chain_root", "chain_index")}
+        return await self._accept(req, original.request, job_id_for(req), opener, regenerated_from=original.id,
+                                  chain=chain)
 
     async def _accept(
         self, req: CommandRequest, request: VideoRequest, job_id: str, opener: StatusOpener | None,

@@ -13,9 +13,11 @@ from adapters.console.app import TerminalStatus
 from adapters.console.port import ConsolePort
 from adapters.console.translate import to_request
 from bot import messages
+from bot.chains import lineage
 from bot.cli.local import wait_until_done
 from bot.cli.runtime import open_runtime
-from bot.jobs import JobStatus
+from bot.commands import CommandRequest
+from bot.jobs import Job, JobStatus
 from bot.messages import chains as words
 from bot.video_files import duration_of, frame_count, join_clips, last_frame_png
 from tests.conftest import make_settings
@@ -112,6 +114,27 @@ async def test_remix_keeps_the_settings_and_the_first_frame_and_charges_a_new_jo
         plain = await bot.made(f"/remix {first.id}")  # no prompt: the same words again
         assert plain.request.prompt == "a red kite" and plain.request.first_frame is None
         assert plain.chain_root is None and plain.chain_index == 1
+
+
+async def test_a_regenerated_clip_keeps_its_place_in_the_chain(tmp_path: Path) -> None:
+    async with Console(tmp_path) as bot:
+
+        async def regenerate(job: Job) -> Job:
+            again = CommandRequest(platform="console", workspace_id=job.workspace_id, channel_id=job.channel_id,
+                                   user_id=ME, command="regenerate", job_id=job.id)
+            reply = await bot.rt.core.handle(again, TerminalStatus())
+            assert reply.ok and reply.job_id, reply.text
+            (made,) = await wait_until_done(bot.rt, [reply.job_id], every=0.05)
+            assert made.status is S.DELIVERED and made.regenerated_from == job.id
+            return made
+
+        first = await bot.made("/video a red kite --duration 10")
+        clip = await bot.made(f"/extend {first.id} the kite climbs")
+        redo = await regenerate(clip)
+        assert (redo.chain_parent, redo.chain_root, redo.chain_index) == (first.id, first.id, 2)
+        assert [c.id for c in await lineage(bot.rt.core, redo)] == [first.id, redo.id]  # it joins from the first
+        redo_first = await regenerate(first)
+        assert redo_first.chain_root is None and redo_first.chain_index == 1  # a first clip stays a first clip
 
 
 async def test_a_chain_past_its_cap_is_refused_uncharged(tmp_path: Path) -> None:
