@@ -8,10 +8,14 @@ longer than POLL_MAX_SECONDS; a job running later than the plan backs off as usu
 exact optimum of that trade on a grid (a dynamic programme over poll times), computed once per kind
 each time its history changes.
 
+While a kind's history is young (a burst on a new database: its first jobs to finish are its quick
+ones), the plan counts the jobs still running too (survivors(), Kaplan-Meier), and until half of the
+kind is known to have finished, it is not planned at all.
+
 Before that (a kind new to the database), nothing is known but which jobs are still running: a job
 is not polled at a time at the provider at which an older job of its kind was still running, as seen
-by this process's own polls, waiting at most FRONTIER_WAIT_GAPS longest gaps for it (a stuck first job
-must not hold the others back).
+by this process's own polls and by the shared history's read of the running jobs, waiting at most
+FRONTIER_WAIT_GAPS longest gaps for it (a stuck first job must not hold the others back).
 """
 
 from __future__ import annotations
@@ -51,12 +55,42 @@ def smooth_cdf(took: list[float], times: list[float]) -> list[float]:
     return out
 
 
-def plan(took: list[float], first: float, cap: float, cover: float = COVER) -> list[float]:
-    """Poll times after submission for a job of the kind that took `took` (sorted)."""
+def survivors(took: list[float], running: list[float], size: int = 100) -> tuple[list[float], float]:
+    """Up to `size` durations standing for the finished part of a kind's spread, and the share that part is.
+
+    Kaplan-Meier: `took` are the durations of finished jobs, `running` how long jobs still running had
+    run when last seen (both sorted), so a history only old enough for the quick ones to have finished
+    is not taken for a kind of quick jobs.
+    """
+    at_risk, alive, j, steps = len(took) + len(running), 1.0, 0, []
+    for t in took:
+        while j < len(running) and running[j] < t:  # seen running for less than t: out of the count from here
+            j, at_risk = j + 1, at_risk - 1
+        alive *= 1.0 - 1.0 / at_risk
+        at_risk -= 1
+        steps.append((t, 1.0 - alive))
+    known = 1.0 - alive
+    if not steps:
+        return [], 0.0
+    count = min(size, len(steps))
+    out, k = [], 0
+    for n in range(count):
+        share = (n + 0.5) / count * known
+        while steps[k][1] < share:
+            k += 1
+        out.append(steps[k][0])
+    return out, known
+
+
+def plan(took: list[float], first: float, cap: float, cover: float = COVER, known: float = 1.0) -> list[float]:
+    """Poll times after submission for a job of the kind that took `took` (sorted).
+
+    `known`: the share of the kind's jobs `took` stands for (less than 1 while many of them still run).
+    """
     step = first / STEPS
     n = math.ceil(took[-1] * 1.25 / step) + 1
-    done = smooth_cdf(took, [i * step for i in range(n)])
-    start = max(1, min(n - 1, int(quantile(took, LOW_Q) / step)))
+    done = [known * share for share in smooth_cdf(took, [i * step for i in range(n)])]
+    start = max(1, min(n - 1, int(quantile(took, min(1.0, LOW_Q / known)) / step)))
     within, longest = STEPS, max(STEPS, int(cap / step))
 
     def solve(weight: float) -> tuple[list[int], float]:
@@ -131,28 +165,41 @@ class PollPlan:
         """The interval with nothing learnt: POLL_FIRST_SECONDS growing by half each poll, capped."""
         return min(self.cap, self.first * 1.5**polls) * self.jitter()
 
-    def times(self, kind: str, took: list[float]) -> list[float]:
-        """The planned poll times for `kind`, whose recent durations are `took` (sorted); made now and then."""
+    def times(self, kind: str, took: list[float], running: list[float] | None = None) -> list[float]:
+        """The planned poll times for `kind`, whose recent durations are `took` (sorted); made now and then.
+
+        `running` (sorted): how long its running jobs had run when last seen, given while its history is
+        young (bot.job_history.spread); then [] while too few are known to have finished to plan from.
+        """
         made = self._plans.get(kind)
         now = self.clock()
         if made is None or now - made[0] >= REPLAN_SECONDS or len(took) >= 1.25 * made[1]:
-            made = self._plans[kind] = (now, len(took), plan(took, self.first, self.cap, self.cover))
+            if running is None:
+                times = plan(took, self.first, self.cap, self.cover)
+            else:
+                standing, known = survivors(took, running)
+                times = plan(standing, self.first, self.cap, self.cover, known) if known >= self.cover else []
+            made = self._plans[kind] = (now, len(took), times)
         return made[2]
 
-    def gap(self, kind: str, took: list[float], elapsed: float | None, polls: int) -> float:
+    def gap(self, kind: str, took: list[float], elapsed: float | None, polls: int,
+            running: list[float] | None = None) -> float:
         """Seconds until the next poll of a job `elapsed` seconds at the provider (None: not known).
 
-        `took` is how long recent jobs of its kind took, sorted.
+        `took` is how long recent jobs of its kind took, sorted; `running` as for times().
         """
         if elapsed is not None:  # asked after a poll that found the job still running (or at its submission)
-            self._running[kind] = max(self._running.get(kind, 0.0), elapsed)
+            self._running[kind] = max(self._running.get(kind, 0.0), elapsed, running[-1] if running else 0.0)
+        if elapsed is not None and running is not None and len(took) >= MIN_SAMPLES \
+                and not self.times(kind, took, running):
+            took = []  # fewer than half of the kind are known to have finished: as with nothing learnt
         if elapsed is None or len(took) < MIN_SAMPLES:
             gap = self.growing(polls)
             behind = 0.0 if elapsed is None else self._running[kind] - elapsed
             if behind > gap:  # an older job of the kind ran longer and was not done: this one hardly is
                 return min(behind + (self.jitter() - 0.9) * self.first, FRONTIER_WAIT_GAPS * self.cap)
             return gap
-        times = self.times(kind, took)
+        times = self.times(kind, took, running)
         upcoming = bisect_right(times, elapsed + 0.2 * self.first)
         if upcoming < len(times):  # jittered by a fraction of the shortest gap, never of a long first wait
             return max(0.2 * self.first, times[upcoming] - elapsed + (self.jitter() - 1.0) * self.first)

@@ -210,7 +210,8 @@ class ProviderSteps:
         if self.pushes:
             return self.interval(polls)
         await self.history.fresh()  # a query only when the copy is stale
-        return self.plan.gap(self.history.kind(job), self.history.took(job), elapsed, polls)
+        took, running = self.history.spread(job)
+        return self.plan.gap(self.history.kind(job), took, elapsed, polls, running)
 
     def interval(self, polls: int) -> float:
         """Seconds until the next poll of a job polled `polls` times: growing, capped, jittered."""

@@ -248,6 +248,8 @@ class Store(PresetStore, Protocol):
         """Keep how long a job of `kind` took at the provider (once per job; the oldest of the kind pruned)."""
     async def recent_job_times(self, limit: int) -> dict[str, list[float]]:
         """The latest `limit` durations of every kind, newest first."""
+    async def running_jobs(self) -> list[Job]:
+        """Every job at the provider that it has taken (submitted_at set): how long the running ones have run."""
     # -- the web page
     async def gallery(self, platform: str, workspace_id: str, *, user_id: str | None = None, text: str | None = None,
                       limit: int = 20, offset: int = 0) -> list[Job]:

@@ -8,7 +8,11 @@ from typing import Any
 
 import aiosqlite
 
-KEEP = 200  # the latest durations kept per kind; older ones are pruned as new ones come
+from bot.jobs import Job
+from storage.rows import AT_PROVIDER_SQL, to_job
+
+KEEP = 1000  # the latest durations kept per kind (bot.job_history.WHOLE reads them all); older ones are pruned
+RUNNING_SQL = f"SELECT * FROM jobs WHERE status IN {AT_PROVIDER_SQL} AND submitted_at IS NOT NULL"
 # The latest `limit` of every kind, newest first, in one pass over the (kind, finished_at) index.
 RECENT_SQL = ("SELECT kind, seconds FROM (SELECT kind, seconds, ROW_NUMBER() OVER "
               "(PARTITION BY kind ORDER BY finished_at DESC) AS n FROM job_times) AS ranked WHERE n <= {limit} "
@@ -45,3 +49,7 @@ class JobTimeQueries:
     async def recent_job_times(self, limit: int) -> dict[str, list[float]]:
         """The latest `limit` durations of every kind, newest first."""
         return by_kind(await self._read(RECENT_SQL.format(limit=int(limit))))
+
+    async def running_jobs(self) -> list[Job]:
+        """Every job at the provider that it has taken (submitted_at set): how long the running ones have run."""
+        return [to_job(row) for row in await self._read(RUNNING_SQL)]

@@ -8,13 +8,14 @@ from typing import Any
 import aiosqlite
 
 from bot.contract import VideoRequest
-from bot.jobs import CANCELLABLE, TERMINAL, Job, JobStatus
+from bot.jobs import AT_PROVIDER, CANCELLABLE, TERMINAL, Job, JobStatus
 
 JOB_COLUMNS = [f.name for f in fields(Job)]
 TERMINAL_SQL = "(" + ",".join(f"'{s.value}'" for s in TERMINAL) + ")"
 # At the provider, or being sent to it: what its concurrency limit counts.
 IN_FLIGHT = ("submitting", "submitted", "preparing", "queueing", "processing")
 IN_FLIGHT_SQL = "(" + ",".join(f"'{s}'" for s in IN_FLIGHT) + ")"
+AT_PROVIDER_SQL = "(" + ",".join(sorted(f"'{s.value}'" for s in AT_PROVIDER)) + ")"
 # A job whose dollars count as spent: all but those that failed, expired or were cancelled with a refund.
 SPENT_SQL = ("status NOT IN ('failed', 'expired') "
              "AND NOT (status = 'cancelled' AND COALESCE(cancel_refunded, 0) = 1)")

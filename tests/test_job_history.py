@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.contract import VideoRequest
 from bot.days import utc_day
-from bot.job_history import MIN_SAMPLES, JobHistory, kind_of, time_left
+from bot.job_history import MIN_SAMPLES, WHOLE, JobHistory, kind_of, spread, time_left
 from bot.jobs import Job, JobStatus
 from bot.poller import Poller
 from bot.providers.base import TaskState, TaskStatus
@@ -122,3 +122,25 @@ async def test_a_new_process_polls_by_what_earlier_ones_learnt_and_records_for_t
     cold = await run_process(0, MIN_SAMPLES)  # a new database: the growing interval, many polls
     warm = await run_process(100, 3)  # a new process on it: straight to when jobs of the kind finish
     assert max(warm) <= 4 < 7 <= min(cold), (cold, warm)
+
+
+async def test_while_a_kinds_history_is_young_its_running_jobs_count_too(open_test_store) -> None:
+    clock = FakeClock()
+    store = await open_test_store(clock=clock)
+    kind = kind_of(job(0), "M")
+    for n in range(MIN_SAMPLES):  # the quick few of a burst have finished...
+        await store.record_job_time(f"quick{n}", kind, 100.0 + n, finished_at=clock())
+    for n in range(20):  # ...while 20 taken by the provider 150 s ago were still running at their last poll
+        running = job(10 + n, next_poll_at=clock())
+        await store.create_job(running, day=utc_day(clock()), user_limit=100, workspace_limit=100)
+        running = await store.transition(running, JobStatus.SUBMITTING)
+        await store.transition(running, JobStatus.SUBMITTED, task_id=f"t{n}", submitted_at=clock() - 150.0)
+    await store.create_job(job(99, duration=10), day=utc_day(clock()), user_limit=100, workspace_limit=100)
+    history = JobHistory(store, model_of=lambda provider: "M", clock=clock, refresh_seconds=30)
+    await history.fresh()
+    took, running = history.spread(job(1))
+    assert took == [100.0, 101.0, 102.0, 103.0, 104.0] and running == [150.0] * 20  # one query each, per refresh
+    assert history.reads == 1 and history.spread(job(1, duration=10)) == ([], None)  # nothing of that kind
+    assert spread([100.0] * 5, [50.0] * 20) == ([100.0] * 5, None)  # none running longer than most took
+    assert spread([100.0] * WHOLE, [150.0] * 20)[1] is None  # an old history: the latest SAMPLES alone
+    assert KEEP >= WHOLE  # storage keeps as many as pacing reads whole

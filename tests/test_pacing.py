@@ -9,7 +9,7 @@ import random
 import pytest
 
 from bot.job_history import MIN_SAMPLES
-from bot.pacing import COVER, PollPlan, smooth_cdf
+from bot.pacing import COVER, PollPlan, smooth_cdf, survivors
 
 
 def test_without_enough_history_the_interval_grows_as_before() -> None:
@@ -79,3 +79,17 @@ def test_smoothing_keeps_the_spread_of_the_durations_it_smooths() -> None:
     # One standard deviation either side of the middle: as wide as the durations', not a kernel's width wider
     # (a wider spread puts jobs in the late tail that are not there, and the plan polls for them).
     assert math.log(at(0.8413) / at(0.1587)) / 2 == pytest.approx(spread, rel=0.04)
+
+
+def test_jobs_still_running_are_counted_so_a_young_history_of_quick_ones_is_not_taken_for_the_kind() -> None:
+    quick, running = [100.0 + n for n in range(10)], [150.0] * 90  # a burst: the first ten done, ninety going on
+    standing, known = survivors(quick, running)
+    assert known == pytest.approx(0.1) and standing == quick  # a tenth is known to finish by 110 s, not all
+    assert survivors([100.0, 200.0], [150.0]) == ([100.0, 200.0], pytest.approx(1.0))  # all finished in the end
+    plan = PollPlan(5.0, 30.0, jitter=lambda: 1.0)
+    plan.gap("k", quick, 150.0, 6, running)  # too little known: nothing planned, as with nothing learnt...
+    assert plan.gap("k", quick, 0.0, 0, running) == 60.0  # ...and a new job waits for the older running ones
+    later = sorted(quick + [140.0 + n for n in range(60)])  # 60 more finished, 30 still running
+    assert survivors(later, [200.0] * 30)[1] == pytest.approx(0.7)  # enough known: planned from it
+    counted = PollPlan(5.0, 30.0, jitter=lambda: 1.0).times("k", later, [200.0] * 30)
+    assert counted and counted != PollPlan(5.0, 30.0, jitter=lambda: 1.0).times("k", later)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from storage.job_times import KEEP, RECENT_SQL, by_kind
+from bot.jobs import Job
+from storage.job_times import KEEP, RECENT_SQL, RUNNING_SQL, by_kind
 from storage.postgres.base import PgBase
+from storage.rows import to_job
 
 
 class PgJobTimeQueries(PgBase):
@@ -23,3 +25,7 @@ class PgJobTimeQueries(PgBase):
     async def recent_job_times(self, limit: int) -> dict[str, list[float]]:
         """The latest `limit` durations of every kind, newest first."""
         return by_kind(await self._read(RECENT_SQL.format(limit=int(limit))))
+
+    async def running_jobs(self) -> list[Job]:
+        """Every job at the provider that it has taken (submitted_at set): how long the running ones have run."""
+        return [to_job(row) for row in await self._read(RUNNING_SQL)]
