@@ -41,6 +41,11 @@ def quantile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
+def newest(recent: Sequence[float]) -> list[float]:
+    """The latest SAMPLES of a kind's durations (held oldest first), sorted."""
+    return sorted(list(recent)[-SAMPLES:])
+
+
 def spread(recent: Sequence[float], running: list[float]) -> tuple[list[float], list[float] | None]:
     """What to plan a kind's polls from: the latest SAMPLES durations, or all and the running (sorted both).
 
@@ -48,7 +53,7 @@ def spread(recent: Sequence[float], running: list[float]) -> tuple[list[float], 
     had run when last seen, sorted. The running are given (not None) only while the history is young:
     all of it at hand, and many running jobs already past the median of those finished.
     """
-    latest = sorted(list(recent)[-SAMPLES:])
+    latest = newest(recent)
     if not latest or len(recent) >= WHOLE or not running:
         return latest, None
     median = latest[(len(latest) - 1) // 2]
@@ -96,7 +101,7 @@ class JobHistory:
         """How long recent jobs of `job`'s kind took, sorted (from the copy: no query)."""
         kind = self.kind(job)
         if kind not in self._sorted:
-            self._sorted[kind] = sorted(list(self._recent.get(kind, ()))[-SAMPLES:])
+            self._sorted[kind] = newest(self._recent.get(kind, ()))
         return self._sorted[kind]
 
     def spread(self, job: Job) -> tuple[list[float], list[float] | None]:
